@@ -1,15 +1,13 @@
 #include "sql/migrations.hpp"
 
 #include "sql/error.hpp"
+#include "sql/locks.hpp"
 
 #include <pqxx/pqxx>
 
 namespace steward::sql {
 
 namespace {
-
-// Serialises concurrent `steward init` runs on one database.
-constexpr long long migrate_lock_key = 0x73746577'0001LL;  // "stew", 1
 
 constexpr const char* create_version_table = R"(
 CREATE SCHEMA IF NOT EXISTS steward;
@@ -47,7 +45,7 @@ migrate_result apply_migrations(const std::string& dsn) {
     migrate_result result;
     {
       pqxx::nontransaction n{conn};
-      n.exec_params("SELECT pg_advisory_lock($1)", migrate_lock_key);
+      n.exec_params("SELECT pg_advisory_lock($1, $2)", migrate_lock_key1, migrate_lock_key2);
       n.exec(create_version_table);
     }
     for (const auto& m : migrations()) {
@@ -69,7 +67,7 @@ migrate_result apply_migrations(const std::string& dsn) {
     {
       pqxx::nontransaction n{conn};
       n.exec(set_search_path);
-      n.exec_params("SELECT pg_advisory_unlock($1)", migrate_lock_key);
+      n.exec_params("SELECT pg_advisory_unlock($1, $2)", migrate_lock_key1, migrate_lock_key2);
     }
     return result;
   });
