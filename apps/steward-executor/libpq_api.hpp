@@ -37,6 +37,7 @@ namespace steward::executor {
   X(PQcancel)                      \
   X(PQsendQuery)                   \
   X(PQsendQueryParams)             \
+  X(PQsetSingleRowMode)            \
   X(PQconsumeInput)                \
   X(PQisBusy)                      \
   X(PQgetResult)                   \

@@ -4,6 +4,11 @@
 //   steward-executor --channel NAME --job J --task T --owner ROLE
 //   environment: STEWARD_EXECUTOR_DSN = the daemon's libpq connection string
 //
+// It connects as ROLE, reports `started`, takes the task's advisory lock, reads the
+// task's command from steward.pg_dist_background_task (so the command never travels on
+// a command line), rejects transaction control, and runs the command in one transaction,
+// forwarding notices and command tags; then `finished`, or one error frame.
+//
 // Exit status: 0 after `finished` (committed), 1 when the task failed, was cancelled or
 // the executor was terminated (an error frame says which), 2 on a usage or set-up error
 // (reported on stderr, and on the channel when it could be opened).
@@ -476,6 +481,8 @@ private:
               for (int c = 0; c < pq.PQnfields(r); ++c)
                 result.first_row.emplace_back(or_empty(pq.PQgetvalue(r, 0, c)));
             break;
+          case PGRES_SINGLE_TUPLE:
+            break;
           case PGRES_COPY_IN:
             pq.PQputCopyEnd(conn_, "COPY FROM STDIN is not supported in a background task");
             break;
@@ -569,7 +576,16 @@ private:
     auto begin = simple(sql::executor_queries::begin);
     if (begin.failed || begin.connection_lost || begin.abandoned)
       return finish_failed(begin);
-    auto command = run_query([&] { return pq.PQsendQuery(conn_, command_.c_str()); }, true);
+    // Rows are discarded as they arrive (single-row mode), so a task that selects much
+    // does not hold its whole result in memory.
+    auto command = run_query(
+      [&] {
+        const int sent = pq.PQsendQuery(conn_, command_.c_str());
+        if (sent != 0)
+          pq.PQsetSingleRowMode(conn_);
+        return sent;
+      },
+      true);
     if (command.failed || command.connection_lost || command.abandoned)
       return finish_failed(command);
     if (signals_.terminate)

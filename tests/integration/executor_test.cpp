@@ -371,10 +371,12 @@ TEST_CASE_METHOD(executor_fixture, "statement tags, COPY and empty statements ar
                  "[executor]") {
   exec("CREATE TABLE items (id int)");
   exec("INSERT INTO items VALUES (1), (2)");
-  auto [job, task] = add_task("UPDATE items SET id = id + 1; ; COPY items TO STDOUT; SELECT * FROM items");
+  auto [job, task] = add_task("UPDATE items SET id = id + 1; ; COPY items TO STDOUT; SELECT * FROM items; "
+                              "SELECT g, repeat('x', 1000) FROM generate_series(1, 100000) g; "
+                              "SELECT 1 WHERE false");
   auto r = run(job, task);
   CHECK(r.exit() == "exited with code 0");
-  CHECK(r.message.text() == "UPDATE 2\nCOPY 2\nSELECT 2\n");
+  CHECK(r.message.text() == "UPDATE 2\nCOPY 2\nSELECT 2\nSELECT 100000\nSELECT 0\n");
 
   auto [job2, task2] = add_task("COPY items FROM STDIN");
   auto copy_in = run(job2, task2);
