@@ -99,10 +99,13 @@ struct executor_fixture {
   /// on every poll round, e.g. to send a signal once the command runs.
   execution run(std::int64_t job, std::int64_t task, const std::string& owner = "postgres",
                 std::function<void(int, const std::vector<model::frame>&)> during = {},
-                std::map<std::string, std::string> env = {}) {
+                std::map<std::string, std::string> env = {}, std::size_t capacity = 256 * 1024,
+                std::string channel_name = {}) {
     if (env.empty())
       env = {{"STEWARD_EXECUTOR_DSN", db.dsn()}};
-    auto channel = shm_channel::create(shm_channel::name_for(::getpid(), task));
+    if (channel_name.empty())
+      channel_name = shm_channel::name_for(::getpid(), task);
+    auto channel = shm_channel::create(channel_name, capacity);
     execution result;
     const auto start = clock_type::now();
     int pid = launcher.launch({test::bin_dir() + "/steward-executor",
@@ -420,4 +423,30 @@ TEST_CASE_METHOD(executor_fixture, "SIGINT at any moment after start-up still ca
     CHECK(r.exit() == "exited with code 1");
     CHECK(r.all<model::error_frame>().at(0).sqlstate == "57014");
   }
+}
+
+TEST_CASE_METHOD(executor_fixture, "a flood of notices into a small ring drops notices, never the outcome",
+                 "[executor]") {
+  auto [job, task] = add_task(
+    "DO $$ BEGIN FOR i IN 1..5000 LOOP RAISE NOTICE 'notice %', i; END LOOP; END $$; SELECT 1");
+  auto r = run(job, task, "postgres", {}, {}, 4096);
+  CHECK(r.exit() == "exited with code 0");
+  CHECK(r.all<model::notice_frame>().size() <= 5000);
+  CHECK(r.all<model::notice_frame>().size() > 0);
+  REQUIRE(r.frames.size() >= 3);
+  CHECK(std::holds_alternative<model::started_frame>(r.frames.front()));
+  CHECK(std::holds_alternative<model::finished_frame>(r.frames.back()));
+  CHECK(r.all<model::command_complete_frame>().size() == 2);
+  const std::string tail = "DO\nSELECT 1\n";
+  REQUIRE(r.message.text().size() >= tail.size());
+  CHECK(r.message.text().substr(r.message.text().size() - tail.size()) == tail);
+}
+
+TEST_CASE_METHOD(executor_fixture, "an executor whose coordinator is not its parent exits at once",
+                 "[executor]") {
+  auto [job, task] = add_task("SELECT 1");
+  // pid 1 owns the channel name, but the test process is the parent.
+  auto r = run(job, task, "postgres", {}, {}, 4096, shm_channel::name_for(1, task));
+  CHECK(r.exit() == "exited with code 1");
+  CHECK(r.frames.empty());
 }
