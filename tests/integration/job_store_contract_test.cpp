@@ -427,6 +427,89 @@ TEMPLATE_TEST_CASE("job store resets orphaned tasks at leader start-up",
   CHECK(f.store().reset_orphaned_tasks().empty());
 }
 
+TEMPLATE_TEST_CASE("job store cancels a job as citus_job_cancel does",
+                   "[job_store][db]", memory_fixture, pg_fixture) {
+  TestType f;
+  auto j = f.add_job();
+  auto with_pid = f.add_task(j, "SELECT 1");
+  auto without_pid = f.add_task(j, "SELECT 2");
+  auto runnable = f.add_task(j, "SELECT 3");
+  auto blocked = f.add_task(j, "SELECT 4", {runnable});
+  auto done = f.add_task(j, "SELECT 5", {}, std::nullopt, task_state::done);
+
+  auto start = move(with_pid, task_state::runnable, task_state::running);
+  start.pid = 999'999;  // no such backend: the cancel signal only warns
+  model::job_update ju;
+  ju.job = j;
+  ju.state = job_state::running;
+  ju.set_started_at = true;
+  REQUIRE(f.store()
+            .apply({start, move(without_pid, task_state::runnable, task_state::running)}, ju)
+            .empty());
+  auto started = must_load_job(f, j).started_at;
+
+  f.store().cancel_job(j);
+  auto t = must_load(f, with_pid);
+  CHECK(t.status == task_state::cancelling);
+  CHECK(t.pid == 999'999);
+  CHECK(must_load(f, without_pid).status == task_state::cancelled);
+  CHECK(must_load(f, runnable).status == task_state::cancelled);
+  CHECK(must_load(f, blocked).status == task_state::cancelled);
+  CHECK(must_load(f, done).status == task_state::done);
+  auto job = must_load_job(f, j);
+  CHECK(job.state == job_state::cancelling);
+  CHECK(job.started_at == started);
+  CHECK_FALSE(job.finished_at.has_value());
+  CHECK(f.store().active_jobs() == std::vector<job_id>{j});
+
+  // Once the executor is gone the daemon records cancelled; the job is then cancelled.
+  auto seen = move(with_pid, task_state::cancelling, task_state::cancelled);
+  seen.clear_pid = true;
+  model::job_update cancelled;
+  cancelled.job = j;
+  cancelled.state = job_state::cancelled;
+  cancelled.set_finished_at = true;
+  REQUIRE(f.store().apply({seen}, cancelled).empty());
+  CHECK(f.store().active_jobs().empty());
+
+  // A second cancel of a terminal job changes nothing.
+  job = must_load_job(f, j);
+  f.let_time_pass();
+  f.store().cancel_job(j);
+  auto again = must_load_job(f, j);
+  CHECK(again.state == job_state::cancelled);
+  CHECK(again.finished_at == job.finished_at);
+
+  SECTION("a job that never started is cancelled at once") {
+    auto j2 = f.add_job();
+    auto a = f.add_task(j2, "SELECT 1");
+    f.store().cancel_job(j2);
+    CHECK(must_load(f, a).status == task_state::cancelled);
+    auto j2rec = must_load_job(f, j2);
+    CHECK(j2rec.state == job_state::cancelled);
+    CHECK_FALSE(j2rec.started_at.has_value());
+    CHECK(j2rec.finished_at.has_value());
+  }
+
+  SECTION("a job without tasks is finished") {
+    auto j3 = f.add_job();
+    f.store().cancel_job(j3);
+    CHECK(must_load_job(f, j3).state == job_state::finished);
+  }
+
+  SECTION("a job that does not exist is an error") {
+    try {
+      f.store().cancel_job(j + 1000);
+      FAIL("cancel_job did not throw");
+    } catch (const sql::error& e) {
+      CHECK(e.code() == sql::errc::sql_failed);
+      CHECK(e.sqlstate() == "42704");
+      CHECK(std::string(e.what()).find("job " + std::to_string(j + 1000) + " does not exist") !=
+            std::string::npos);
+    }
+  }
+}
+
 // ----------------------------------------------------------------------------------
 // PostgreSQL only.
 
