@@ -40,3 +40,17 @@ SELECT job_id, state FROM citus_job_list();
 SELECT details->'task_state_counts' FROM citus_job_status(2);
 RESET ROLE;
 DROP ROLE job_status_user;
+
+-- running shard moves: with progress for task 8's pid (stubbed here; the cluster
+-- migrations feed this function from get_rebalance_progress()), task 8 is listed first,
+-- sizes and lag pretty-printed unless raw
+CREATE OR REPLACE FUNCTION steward.rebalance_progress_by_session()
+  RETURNS TABLE (sessionid integer, source_shard_size bigint, target_shard_size bigint,
+                 status text, sourcename text, sourceport integer, targetname text,
+                 targetport integer, source_lsn pg_lsn, target_lsn pg_lsn)
+  LANGUAGE sql STABLE
+  AS $$ SELECT 2147483647, 3145728::bigint, 1048576::bigint, 'Copying Data', 'worker-1', 5432,
+               'worker-2', 5433, '0/3000000'::pg_lsn, '0/2F00000'::pg_lsn $$;
+SELECT jsonb_pretty(details->'tasks'->0) FROM citus_job_status(2);
+SELECT details->'tasks'->0->'size' AS size, details->'tasks'->0->'LSN' AS lsn FROM citus_job_status(2, raw => true);
+SELECT jsonb_array_length(details->'tasks') FROM citus_job_status(2);
