@@ -38,6 +38,7 @@ void leader_loop(caf::blocking_actor* self, std::string dsn, supervisor_actor su
   std::unique_ptr<sql::leader_session> session;
   bool said_standby = false;
   bool acquired = false;
+  bool lost = false;
   // Standby: try the lock until it is ours.
   while (running && !acquired) {
     try {
@@ -73,11 +74,13 @@ void leader_loop(caf::blocking_actor* self, std::string dsn, supervisor_actor su
           if (!session->still_held()) {
             caf::anon_send(sup, atom::lost_v,
                            std::string{"the leader connection no longer holds the lock"});
+            lost = true;
             break;
           }
         }
       } catch (const std::exception& e) {
         caf::anon_send(sup, atom::lost_v, std::string{e.what()});
+        lost = true;
         break;
       }
     }
@@ -88,7 +91,7 @@ void leader_loop(caf::blocking_actor* self, std::string dsn, supervisor_actor su
   if (session) {
     try {
       session->release();
-      if (acquired)
+      if (acquired && !lost)
         spdlog::info("leader lock released");
     } catch (const std::exception& e) {
       spdlog::warn("leader session: releasing the lock: {}", e.what());
