@@ -69,6 +69,8 @@ using executor_proxy_actor = caf::typed_actor<
   caf::reacts_to<atom::cancel>,
   // Graceful shutdown: SIGTERM now, SIGKILL after terminate_grace_ms.
   caf::reacts_to<atom::shutdown>,
+  // A second SIGTERM/SIGINT or a lost leader lock: SIGKILL now.
+  caf::reacts_to<atom::kill>,
   // Self-sent: read the channel and look for the child's exit.
   caf::reacts_to<atom::internal, atom::poll>,
   // Self-sent: the terminate grace period is over.
@@ -87,7 +89,13 @@ using job_actor = caf::typed_actor<
   // executors of tasks now cancelling/cancelled.
   caf::reacts_to<atom::cancel>,
   // Graceful shutdown: terminate the executors; their tasks go back to runnable.
-  caf::reacts_to<atom::shutdown>>;
+  caf::reacts_to<atom::shutdown>,
+  // A second signal during a shutdown or cancel: SIGKILL the executors now; their
+  // outcomes are recorded as the shutdown or cancel would have recorded them.
+  caf::reacts_to<atom::kill>,
+  // The leader lock is lost: SIGKILL the executors and record nothing more (the next
+  // leader resets the tasks left running); quit once every attempt is over.
+  caf::reacts_to<atom::abandon>>;
 
 /// The leader session (blocking, detached): takes the advisory lock, then forwards
 /// LISTEN notifications. It is a blocking actor, so this handle is only used to stop it.

@@ -51,6 +51,8 @@ struct job_actor_state {
   std::map<model::task_id, attempt> running;
 
   bool shutting_down = false;
+  /// The leader lock is lost: attempts end without being recorded.
+  bool abandoned = false;
 };
 
 /// The actor of one job: loads the job (holding back other messages until it has it),
