@@ -61,7 +61,9 @@ using catalog_actor = caf::typed_actor<
   // Jobs with unfinished tasks.
   caf::replies_to<atom::active>::with<std::vector<model::job_id>>,
   // citus_job_cancel as the coordinator (SIGINT).
-  caf::replies_to<atom::cancel, model::job_id>::with<atom::ok>>;
+  caf::replies_to<atom::cancel, model::job_id>::with<atom::ok>,
+  // An executor died uncleanly: terminate its backend if it still holds the task lock.
+  caf::replies_to<atom::kill, model::task_id, std::int32_t>::with<atom::ok>>;
 
 /// One running task: supervises one steward-executor child over its channel.
 using executor_proxy_actor = caf::typed_actor<

@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <memory>
 
 namespace caf {
@@ -47,6 +48,7 @@ struct job_actor_state {
     caf::typed_response_promise<task_end> promise;
     run_options options;
     bool cancel_sent = false;
+    std::optional<std::int32_t> backend_pid;  ///< as the executor reported it
   };
   std::map<model::task_id, attempt> running;
 

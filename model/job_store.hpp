@@ -54,6 +54,12 @@ public:
   /// check): used for SIGINT. Running tasks with a pid go `cancelling` and their
   /// backends get pg_cancel_backend; other unfinished tasks go `cancelled`.
   virtual void cancel_job(job_id job) = 0;
+
+  /// After an executor died without a clean end: if backend `pid` still holds the
+  /// task's lock (its connection outlives the process while it waits or runs), it is
+  /// terminated and waited for, so that the next attempt never overlaps it. Throws
+  /// when the lock is still held after a bounded wait.
+  virtual void stop_backend(task_id task, std::int32_t pid) = 0;
 };
 
 }  // namespace steward::model

@@ -139,6 +139,19 @@ constexpr statement reset_orphans{
   " WHERE status IN ('running', 'cancelling')"
   " RETURNING task_id"};
 
+// Only the given backend, and only while it holds the task lock (classid/objid are the
+// two int4 keys as unsigned oids; objsubid 2 marks the two-key form).
+constexpr statement terminate_lock_holder{
+  "steward_store_terminate_lock_holder",
+  "SELECT pg_terminate_backend(l.pid) FROM pg_locks l"
+  " WHERE l.locktype = 'advisory' AND l.objsubid = 2 AND l.granted"
+  "   AND l.classid::bigint = ($1::integer::bigint & 4294967295)"
+  "   AND l.objid::bigint = ($2::integer::bigint & 4294967295)"
+  "   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+  "   AND l.pid = $3::integer"};
+
+constexpr const char* bounded_lock_wait = "SET LOCAL lock_timeout = '10s'";
+
 constexpr statement cancel_job_call{
   "steward_store_cancel_job", "SELECT steward.citus_job_cancel($1::bigint)"};
 
@@ -366,6 +379,19 @@ std::vector<job_id> pg_job_store::active_jobs() {
       out.push_back(row[0].as<job_id>());
     tx.commit();
     return out;
+  });
+}
+
+void pg_job_store::stop_backend(task_id task, std::int32_t pid) {
+  translate_errors([&] {
+    auto& s = *impl_;
+    auto [k1, k2] = task_lock_keys(task);
+    pqxx::work tx{*s.conn};
+    if (s.exec(tx, terminate_lock_holder, k1, k2, pid).empty())
+      return;  // gone already, or never had the lock
+    tx.exec(bounded_lock_wait);
+    s.exec(tx, wait_task_lock, k1, k2);
+    tx.commit();
   });
 }
 

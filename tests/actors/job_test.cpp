@@ -337,3 +337,26 @@ TEST_CASE_METHOD(job_fixture, "job actor records nothing once abandoned and quit
   watcher->receive([&](caf::down_msg& dm) { down = dm.source == aut.address(); });
   CHECK(down);
 }
+
+TEST_CASE_METHOD(job_fixture, "job actor stops the backend of a crashed executor before it records "
+                              "the failed attempt") {
+  auto j = store.add_job();
+  auto a = store.add_task(j, "a");
+  auto b = store.add_task(j, "b");
+  auto aut = spawn_job(j);
+  auto ra = start(aut, a);
+  auto rb = start(aut, b);
+  self->send(aut, atom::started_v, a, std::int32_t{7001});
+  run();
+  finish(aut, a, outcome_kind::crashed, "steward-executor killed by signal 9 (Killed)\n");
+  CHECK(store.stopped_backends() ==
+        std::vector<std::pair<model::task_id, std::int32_t>>{{a, 7001}});
+  CHECK(store.task(a).status == task_state::runnable);
+  CHECK(store.task(a).retry_count == 1);
+  REQUIRE(ra.ready());
+  // A clean failure (the executor reported its error and closed its connection) and a
+  // crash before any pid was reported need no such step.
+  finish(aut, b, outcome_kind::failed, "ERROR: boom\n");
+  CHECK(store.stopped_backends().size() == 1);
+  REQUIRE(rb.ready());
+}

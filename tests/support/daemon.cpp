@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -83,6 +84,34 @@ void daemon_process::start() {
   }
   pid_ = pid;
   status_ = -1;
+}
+
+std::vector<pid_t> daemon_process::children() const {
+  std::vector<pid_t> out;
+  if (pid_ <= 0)
+    return out;
+  auto dir = "/proc/" + std::to_string(pid_) + "/task";
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (auto* e = ::readdir(d)) {
+      if (e->d_name[0] == '.')
+        continue;
+      std::ifstream in(dir + "/" + e->d_name + "/children");
+      pid_t child = 0;
+      while (in >> child)
+        out.push_back(child);
+    }
+    ::closedir(d);
+  }
+  return out;
+}
+
+bool process_alive(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(in, line))
+    return false;
+  auto close = line.rfind(')');
+  return close != std::string::npos && close + 2 < line.size() && line[close + 2] != 'Z';
 }
 
 void daemon_process::signal(int sig) const {

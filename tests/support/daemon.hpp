@@ -3,6 +3,7 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <vector>
 #include <sys/types.h>
 
 namespace steward::test {
@@ -37,6 +38,9 @@ public:
   /// Waits for the exit and returns the wait status; fails the test on timeout.
   int wait_exit(std::chrono::milliseconds limit = 30s);
 
+  /// The daemon's child processes (its executors), from /proc.
+  std::vector<pid_t> children() const;
+
   /// Rewrites the configuration file (for SIGHUP tests): the whole text as given.
   void write_config(const std::string& toml) const;
   const std::string& config_path() const { return config_path_; }
@@ -56,6 +60,9 @@ private:
   pid_t pid_ = -1;
   int status_ = -1;
 };
+
+/// Whether a process with this pid exists (a zombie counts as gone).
+bool process_alive(pid_t pid);
 
 /// How often `text` occurs in `haystack`.
 int occurrences(const std::string& haystack, const std::string& text);

@@ -21,10 +21,12 @@ submitted_job submit_job(pqxx::connection& conn, const std::vector<task_spec>& t
       nodes += "}'";
     }
     std::string owner = t.owner.empty() ? "CURRENT_USER::regrole" : tx.quote(t.owner) + "::regrole";
+    // As Citus's ScheduleBackgroundTask: a task with dependencies starts blocked.
+    std::string status = t.depends_on.empty() ? "runnable" : "blocked";
     auto id = tx.exec_params1("INSERT INTO steward.pg_dist_background_task "
-                              "(job_id, command, owner, nodes_involved) VALUES ($1, $2, " +
-                                owner + ", " + nodes + "::int[]) RETURNING task_id",
-                              job.id, t.command)[0]
+                              "(job_id, command, owner, nodes_involved, status) VALUES ($1, $2, " +
+                                owner + ", " + nodes + "::int[], $3) RETURNING task_id",
+                              job.id, t.command, status)[0]
                 .as<std::int64_t>();
     job.tasks.push_back(id);
   }

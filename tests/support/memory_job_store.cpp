@@ -167,6 +167,17 @@ std::vector<job_id> memory_job_store::active_jobs() {
   return out;
 }
 
+void memory_job_store::stop_backend(task_id task, std::int32_t pid) {
+  std::lock_guard lock{mutex_};
+  enter();
+  stopped_.emplace_back(task, pid);
+}
+
+std::vector<std::pair<task_id, std::int32_t>> memory_job_store::stopped_backends() const {
+  std::lock_guard lock{mutex_};
+  return stopped_;
+}
+
 void memory_job_store::cancel_job(job_id id) {
   std::lock_guard lock{mutex_};
   enter();
