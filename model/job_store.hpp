@@ -43,7 +43,10 @@ public:
 
   /// Applies the task updates and the job update in one transaction. Updates whose
   /// guard (`from`) no longer matches are skipped; their task ids are returned and
-  /// nothing else in the transaction is affected by them.
+  /// nothing else in the transaction is affected by them. The job's state is derived
+  /// again from its task rows as they are after the task updates (the state in
+  /// `job` is what the caller expects; concurrent changes, such as a citus_job_cancel,
+  /// win), with started_at and finished_at set once as the derived state requires.
   virtual std::vector<task_id> apply(const std::vector<task_update>& tasks,
                                      const std::optional<job_update>& job) = 0;
 

@@ -111,6 +111,11 @@ constexpr statement update_job{
   "                          ELSE finished_at END"
   " WHERE job_id = $1::bigint"};
 
+// Serialises job-state updates of one job (after its task rows are written).
+constexpr statement lock_job{
+  "steward_store_lock_job",
+  "SELECT 1 FROM steward.pg_dist_background_job WHERE job_id = $1::bigint FOR UPDATE"};
+
 constexpr const char* lock_task_table =
   "LOCK TABLE steward.pg_dist_background_task IN EXCLUSIVE MODE";
 
@@ -243,10 +248,11 @@ struct pg_job_store::impl {
 
   // Writes the job's state derived from its tasks (citus-reference §2.2), setting
   // started_at/finished_at the first time; no write when nothing changes.
-  void recompute_job(pqxx::transaction_base& tx, job_id job) {
+  /// Derives the job's state from its task rows and records it; false if the job is gone.
+  bool recompute_job(pqxx::transaction_base& tx, job_id job) {
     auto jr = exec(tx, select_job, job);
     if (jr.empty())
-      return;
+      return false;
     std::vector<model::task_state> states;
     for (const auto& row : exec(tx, select_job_task_states, job))
       states.push_back(task_state_of(row["status"]));
@@ -254,8 +260,9 @@ struct pg_job_store::impl {
     auto ts = model::timestamps_for(derived, !jr[0]["started_at_ms"].is_null(),
                                     !jr[0]["finished_at_ms"].is_null());
     if (derived == job_state_of(jr[0]["state"]) && !ts.set_started_at && !ts.set_finished_at)
-      return;
+      return true;
     exec(tx, update_job, job, label(derived), ts.set_started_at, ts.set_finished_at);
+    return true;
   }
 };
 
@@ -361,9 +368,10 @@ std::vector<task_id> pg_job_store::apply(const std::vector<model::task_update>& 
         skipped.push_back(u.task);
     }
     if (job) {
-      auto r = impl_->exec(tx, update_job, job->job, label(job->state), job->set_started_at,
-                           job->set_finished_at);
-      if (r.affected_rows() == 0)
+      // The job row follows the task rows as they are now, in this transaction: a
+      // concurrent citus_job_cancel may have changed tasks the caller has not seen.
+      impl_->exec(tx, lock_job, job->job);
+      if (!impl_->recompute_job(tx, job->job))
         throw error(errc::not_found, "job " + std::to_string(job->job) + " does not exist");
     }
     tx.commit();

@@ -141,11 +141,17 @@ std::vector<task_id> memory_job_store::apply(const std::vector<model::task_updat
       t.message = *u.message;
   }
   if (job) {
+    // As the database store: the state follows the task rows.
     auto& j = jobs_.at(job->job);
-    j.state = job->state;
-    if (job->set_started_at && !j.started_at)
+    std::vector<task_state> states;
+    for (const auto& [tid, t] : tasks_)
+      if (t.job == job->job)
+        states.push_back(t.status);
+    j.state = model::derive_job_state(states);
+    auto ts = model::timestamps_for(j.state, j.started_at.has_value(), j.finished_at.has_value());
+    if (ts.set_started_at)
       j.started_at = now_;
-    if (job->set_finished_at && !j.finished_at)
+    if (ts.set_finished_at)
       j.finished_at = now_;
   }
   return skipped;
