@@ -59,15 +59,16 @@ std::map<task_state, std::int64_t> count_states(const std::vector<status_task>& 
 
 struct move_totals {
   std::int64_t done = 0;
+  std::int64_t running = 0;
   std::int64_t total = 0;
 };
-move_totals count_moves(const std::vector<status_task>& tasks) {
+move_totals count_moves(const std::vector<status_task>& tasks, bool all_tasks = false) {
   move_totals m;
   for (const auto& t : tasks)
-    if (t.is_move) {
+    if (t.is_move || all_tasks) {
       ++m.total;
-      if (t.state == task_state::done)
-        ++m.done;
+      m.done += t.state == task_state::done;
+      m.running += t.state == task_state::running;
     }
   return m;
 }
@@ -104,12 +105,11 @@ void render_job(std::string& out, const status_job& sj, const status_snapshot& s
 
   if (j.job_type == "rebalance" && !is_terminal(j.state)) {
     auto m = count_moves(sj.tasks);
-    if (m.total == 0) {  // no recognisable move task: the tasks stand in for the moves
-      m.total = static_cast<std::int64_t>(sj.tasks.size());
-      m.done = count_states(sj.tasks)[task_state::done];
-    }
-    out += fmt::format("  moves {} {:>3}%  {}/{} done\n", progress_bar(m.done, m.total, 30),
-                       percent(m.done, m.total), m.done, m.total);
+    if (m.total == 0)  // no recognisable move task: the tasks stand in for the moves
+      m = count_moves(sj.tasks, true);
+    out += fmt::format("  moves {} {:>3}%  {}/{} done{}\n", progress_bar(m.done, m.total, 30),
+                       percent(m.done, m.total), m.done, m.total,
+                       m.running > 0 ? fmt::format(", {} running", m.running) : "");
   }
 
   auto moves = moves_of(sj, s.progress);
