@@ -144,7 +144,8 @@ model::status_snapshot status_reader::read(std::int64_t recent_terminal) {
   if (s.progress_available) {
     try {
       translate_errors([&] {
-        pqxx::read_transaction tx{*impl_->conn};
+        // Not read-only: the function may open (and cache) connections to the workers.
+        pqxx::nontransaction tx{*impl_->conn};
         for (const auto& row : tx.exec(select_progress)) {
           model::move_progress_row p;
           p.sessionid = row["sessionid"].as<std::int32_t>();
@@ -160,7 +161,6 @@ model::status_snapshot status_reader::read(std::int64_t recent_terminal) {
           p.status = row["status"].as<std::string>();
           s.progress.push_back(std::move(p));
         }
-        tx.commit();
       });
     } catch (const error& e) {
       if (e.code() != errc::sql_failed)
