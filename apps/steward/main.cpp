@@ -191,7 +191,8 @@ int main(int argc, char** argv) {
   status->add_flag("--watch", status_opts.watch, "redraw every --interval ms until interrupted");
   status->add_flag("--json", status_opts.json, "print a JSON document (one per line with --watch)");
   status->add_flag("--all", status_opts.all,
-                   "show every finished, failed or cancelled job, not only the last 5");
+                   fmt::format("show every finished, failed or cancelled job, not only the last {}",
+                               steward::app::recent_terminal_jobs));
   status->add_option("--interval", status_opts.interval_ms, "redraw period of --watch in ms")
     ->check(CLI::Range(50, 3'600'000));
 

@@ -4,6 +4,7 @@
 #include "tests/support/daemon.hpp"
 #include "tests/support/env.hpp"
 #include "tests/support/jobs.hpp"
+#include "tests/support/private_server.hpp"
 #include "tests/support/test_database.hpp"
 
 #include <catch2/catch.hpp>
@@ -404,5 +405,32 @@ TEST_CASE("steward status --watch redraws until interrupted", "[status]") {
     CHECK(has(p.out(), "(every 50 ms, Ctrl-C ends)\n\njob " + std::to_string(job.id) +
                          "  test  scheduled\n"));
     CHECK_FALSE(has(p.out(), "\x1b["));
+  }
+}
+
+TEST_CASE("steward status --watch keeps going through a server restart", "[status][faults]") {
+  private_server server;
+  status_process p{{"--watch", "--json", "--interval", "50", "--dsn", server.dsn()}};
+  REQUIRE(wait_until([&] { return occurrences(p.out(), "\n") >= 1; }));
+  server.restart();
+  auto before = occurrences(p.out(), "\n");
+  // A document read after the restart: the reader reconnected by itself.
+  REQUIRE(wait_until([&] {
+    auto out = p.out();
+    out.erase(out.rfind('\n') + 1);  // only complete lines
+    std::istringstream lines(out);
+    std::string line;
+    for (int i = 0; std::getline(lines, line); ++i)
+      if (i >= before && json::parse(line).contains("jobs"))
+        return true;
+    return false;
+  }));
+  p.signal(SIGINT);
+  CHECK(p.wait() == 0);
+  std::istringstream lines(p.out());
+  std::string line;
+  while (std::getline(lines, line)) {  // each line a document or an error document
+    auto doc = json::parse(line);
+    CHECK((doc.contains("jobs") || doc["error"].is_string()));
   }
 }
