@@ -51,6 +51,17 @@ void report(self_ptr self, task_outcome outcome) {
   self->quit();
 }
 
+/// SIGKILL to the executor, once.
+void kill_executor(self_ptr self, const std::string& why) {
+  auto& st = self->state;
+  if (st.reaped || st.kill_sent || st.pid <= 0)
+    return;
+  st.kill_sent = true;
+  spdlog::warn("task {}/{}: executor pid {}: {}; sending SIGKILL", st.task.job, st.task.id, st.pid,
+               why);
+  st.env->launcher->signal(st.pid, SIGKILL);
+}
+
 void schedule_poll(self_ptr self) {
   auto& st = self->state;
   auto every = st.elapsed < st.env->fast_period ? st.env->fast_poll : st.env->slow_poll;
@@ -150,23 +161,10 @@ executor_proxy(executor_proxy_actor::stateful_pointer<executor_proxy_state> self
       self->delayed_send(self, std::chrono::milliseconds(st.options.terminate_grace_ms),
                          atom::internal_v, atom::kill_v);
     },
-    [=](atom::kill) {
-      auto& st = self->state;
-      if (st.reaped || st.kill_sent || st.pid <= 0)
-        return;
-      st.kill_sent = true;
-      spdlog::warn("task {}/{}: killing executor pid {} (SIGKILL)", st.task.job, st.task.id,
-                   st.pid);
-      st.env->launcher->signal(st.pid, SIGKILL);
-    },
+    [=](atom::kill) { kill_executor(self, "killing it now"); },
     [=](atom::internal, atom::kill) {
-      auto& st = self->state;
-      if (st.reaped || st.kill_sent)
-        return;
-      st.kill_sent = true;
-      spdlog::warn("task {}/{}: executor pid {} did not stop within {} ms; sending SIGKILL",
-                   st.task.job, st.task.id, st.pid, st.options.terminate_grace_ms);
-      st.env->launcher->signal(st.pid, SIGKILL);
+      kill_executor(self, fmt::format("it did not stop within {} ms",
+                                      self->state.options.terminate_grace_ms));
     },
   };
 }

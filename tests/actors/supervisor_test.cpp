@@ -33,6 +33,16 @@ struct fake_job_state {
   std::map<model::task_id, caf::typed_response_promise<task_end>> open;
 };
 
+/// Ends every open attempt as a shutdown does (back to runnable) and quits.
+void requeue_all(job_actor::stateful_pointer<fake_job_state> self, memory_job_store* store) {
+  for (auto& kv : self->state.open) {
+    store->apply({transition(kv.first, task_state::running, task_state::runnable)}, std::nullopt);
+    kv.second.deliver(task_end{kv.first, true, task_state::runnable});
+  }
+  self->state.open.clear();
+  self->quit();
+}
+
 /// Accepts every run and marks the task running in the store; the test ends an attempt
 /// by sending `finished`, which answers the run with the state the test wrote.
 job_actor::behavior_type fake_job(job_actor::stateful_pointer<fake_job_state> self,
@@ -68,25 +78,12 @@ job_actor::behavior_type fake_job(job_actor::stateful_pointer<fake_job_state> se
     },
     [=](atom::kill) {
       log->received.emplace_back(id, "kill");
-      for (auto& kv : self->state.open) {
-        store->apply({transition(kv.first, task_state::running, task_state::runnable)},
-                     std::nullopt);
-        kv.second.deliver(task_end{kv.first, true, task_state::runnable});
-      }
-      self->state.open.clear();
-      self->quit();
+      requeue_all(self, store);
     },
     [=](atom::shutdown) {
       log->received.emplace_back(id, "shutdown");
-      if (log->hold_on_shutdown)
-        return;
-      for (auto& kv : self->state.open) {
-        store->apply({transition(kv.first, task_state::running, task_state::runnable)},
-                     std::nullopt);
-        kv.second.deliver(task_end{kv.first, true, task_state::runnable});
-      }
-      self->state.open.clear();
-      self->quit();
+      if (!log->hold_on_shutdown)
+        requeue_all(self, store);
     },
   };
 }

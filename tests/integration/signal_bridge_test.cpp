@@ -38,14 +38,27 @@ supervisor_actor::behavior_type recording_supervisor(supervisor_actor::pointer,
 
 }  // namespace
 
-TEST_CASE("the signal bridge turns SIGTERM, SIGINT and SIGHUP into supervisor messages") {
-  signal_bridge::block_signals();
-  caf::actor_system_config cfg;
-  cfg.add_message_types<caf::id_block::steward>();
-  cfg.set("logger.file-verbosity", caf::atom("quiet"));
+/// Signals blocked before the actor system starts its threads, as in steward run, and a
+/// recording supervisor that reports to `self`.
+struct signals_blocked {
+  signals_blocked() { signal_bridge::block_signals(); }
+};
+
+struct bridge_fixture : signals_blocked {  // the base is built first, before any thread
+  caf::actor_system_config cfg = [] {
+    caf::actor_system_config c;
+    c.add_message_types<caf::id_block::steward>();
+    c.set("logger.file-verbosity", caf::atom("quiet"));
+    return c;
+  }();
   caf::actor_system sys{cfg};
   caf::scoped_actor self{sys};
-  auto sup = sys.spawn(recording_supervisor, caf::actor{self});
+  supervisor_actor sup = sys.spawn(recording_supervisor, caf::actor{self});
+  ~bridge_fixture() { caf::anon_send_exit(sup, caf::exit_reason::user_shutdown); }
+};
+
+TEST_CASE_METHOD(bridge_fixture,
+                 "the signal bridge turns SIGTERM, SIGINT and SIGHUP into supervisor messages") {
   std::vector<std::string> received;
   {
     signal_bridge bridge{sup};
@@ -58,17 +71,10 @@ TEST_CASE("the signal bridge turns SIGTERM, SIGINT and SIGHUP into supervisor me
     }
   }
   CHECK(received == std::vector<std::string>{"reload", "cancel", "shutdown"});
-  caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
 }
 
-TEST_CASE("the signal bridge stops its thread when destroyed, with signals still blocked") {
-  signal_bridge::block_signals();
-  caf::actor_system_config cfg;
-  cfg.add_message_types<caf::id_block::steward>();
-  cfg.set("logger.file-verbosity", caf::atom("quiet"));
-  caf::actor_system sys{cfg};
-  caf::scoped_actor self{sys};
-  auto sup = sys.spawn(recording_supervisor, caf::actor{self});
+TEST_CASE_METHOD(bridge_fixture,
+                 "the signal bridge stops its thread when destroyed, with signals still blocked") {
   { signal_bridge bridge{sup}; }
   // With no bridge, a SIGHUP stays pending (blocked) instead of killing the process.
   REQUIRE(::kill(::getpid(), SIGHUP) == 0);
@@ -85,5 +91,4 @@ TEST_CASE("the signal bridge stops its thread when destroyed, with signals still
   sigaddset(&hup, SIGHUP);
   timespec none{0, 0};
   CHECK(::sigtimedwait(&hup, nullptr, &none) == SIGHUP);  // consumed here, not by a bridge
-  caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
 }
