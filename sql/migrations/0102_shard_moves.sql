@@ -336,6 +336,9 @@ BEGIN
 
   op := nextval('steward.pg_dist_operationid_seq');
   PERFORM pg_advisory_xact_lock(1398230864, op::integer);
+  PERFORM steward.autonomous(
+    'DELETE FROM steward.shard_move_progress p '
+    'WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = p.sessionid)');
   PERFORM steward.autonomous(format(
     'INSERT INTO steward.shard_move_progress (operation_id, sessionid, table_name, shardid, shard_size, '
     'source_node_id, target_node_id, logical) '

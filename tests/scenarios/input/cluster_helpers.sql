@@ -66,6 +66,7 @@ DECLARE
   ok boolean;
 BEGIN
   LOOP
+    PERFORM pg_stat_clear_snapshot();   -- see other backends come and go
     EXECUTE query INTO ok;
     IF ok THEN
       RETURN true;
@@ -82,6 +83,39 @@ $$;
 CREATE FUNCTION self_conninfo() RETURNS text
   LANGUAGE sql AS $$ SELECT steward.coordinator_conninfo() $$;
 
+-- Starts a move in a background session (dblink connection conn) that stops on
+-- entering phase pause_at while this session holds the advisory lock (1398230096, 1);
+-- returns the pid of the moving backend once it waits there (NULL if it never does).
+CREATE FUNCTION start_paused_move(conn text, shard bigint, source integer, target integer,
+                                  mode text, pause_at text) RETURNS integer
+  LANGUAGE plpgsql AS $$
+DECLARE
+  pid integer;
+BEGIN
+  PERFORM dblink_connect(conn, self_conninfo());
+  SELECT p INTO pid FROM dblink(conn, 'SELECT pg_backend_pid()') AS t(p integer);
+  PERFORM dblink_exec(conn, format('SET steward.move_pause_at = %L', pause_at));
+  PERFORM dblink_send_query(conn, format('SELECT citus_move_shard_placement(%s, %s, %s, %L)',
+                                         shard, source, target, mode));
+  IF NOT wait_until(format($q$SELECT EXISTS (SELECT 1 FROM steward.shard_move_progress p
+                                              JOIN pg_locks l ON l.pid = p.sessionid AND NOT l.granted
+                                                          AND l.locktype = 'advisory'
+                                             WHERE p.status = %L AND p.sessionid = %s)$q$,
+                          pause_at, pid)) THEN
+    RETURN NULL;
+  END IF;
+  RETURN pid;
+END
+$$;
+
+-- Waits until a backend has exited.
+CREATE FUNCTION wait_for_exit(backend integer) RETURNS boolean
+  LANGUAGE sql AS $$
+SELECT wait_until(format('SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = %s)', backend))
+$$;
+
 RESET client_min_messages;
+-- a scenario that goes wrong fails instead of hanging
+SET statement_timeout = '120s';
 \o
 \set ECHO all
