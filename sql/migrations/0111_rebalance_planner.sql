@@ -22,7 +22,7 @@ CREATE FUNCTION steward.plan_node_costs(g integer, n integer) RETURNS float8[]
 BEGIN
   RETURN (SELECT array_agg(coalesce(t.cost, 0) ORDER BY x.i)
             FROM generate_series(1, n) x(i)
-            LEFT JOIN (SELECT pp.node, sum(pp.cost) AS cost FROM steward_plan_placement pp
+            LEFT JOIN (SELECT pp.node, sum(pp.cost) AS cost FROM pg_temp.steward_plan_placement pp
                         WHERE pp.grp = g GROUP BY pp.node) t ON t.node = x.i);
 END
 $fn$;
@@ -139,9 +139,9 @@ BEGIN
   CREATE TEMP TABLE IF NOT EXISTS steward_plan_move (
     move_no integer, colocation_id integer, table_name regclass, shard_id bigint,
     source_node integer, target_node integer, shard_size bigint) ON COMMIT DROP;
-  TRUNCATE steward_plan_shard, steward_plan_placement, steward_plan_disallowed, steward_plan_move;
-  CREATE INDEX IF NOT EXISTS steward_plan_placement_node ON steward_plan_placement (grp, node, cost DESC, shardid);
-  CREATE INDEX IF NOT EXISTS steward_plan_placement_shard ON steward_plan_placement (shardid);
+  TRUNCATE pg_temp.steward_plan_shard, pg_temp.steward_plan_placement, pg_temp.steward_plan_disallowed, pg_temp.steward_plan_move;
+  CREATE INDEX IF NOT EXISTS steward_plan_placement_node ON pg_temp.steward_plan_placement (grp, node, cost DESC, shardid);
+  CREATE INDEX IF NOT EXISTS steward_plan_placement_shard ON pg_temp.steward_plan_placement (shardid);
 
   -- One representative table per colocation group (a table with colocation id 0 is a
   -- group of its own), in catalog order; reference tables are not balanced.
@@ -172,38 +172,38 @@ BEGIN
                 ELSE 1000000 END AS grp
       FROM counted cn
   ), ins AS (
-    INSERT INTO steward_plan_placement (grp, shardid, node)
+    INSERT INTO pg_temp.steward_plan_placement (grp, shardid, node)
     SELECT g2.grp, pd.shardid, pd.node FROM placed pd JOIN grouped g2 USING (logicalrelid)
   )
-  INSERT INTO steward_plan_shard (grp, colocationid, logicalrelid, shardid, cost, size, movable)
+  INSERT INTO pg_temp.steward_plan_shard (grp, colocationid, logicalrelid, shardid, cost, size, movable)
   SELECT DISTINCT g2.grp, pd.colocationid, pd.logicalrelid, pd.shardid, 1, 0, true
     FROM placed pd JOIN grouped g2 USING (logicalrelid);
 
-  IF NOT EXISTS (SELECT 1 FROM steward_plan_shard) THEN
+  IF NOT EXISTS (SELECT 1 FROM pg_temp.steward_plan_shard) THEN
     RETURN;
   END IF;
-  ANALYZE steward_plan_shard;
-  ANALYZE steward_plan_placement;
+  ANALYZE pg_temp.steward_plan_shard;
+  ANALYZE pg_temp.steward_plan_placement;
 
   -- The colocated shards of every shard group (itself included), in bulk.
   CREATE TEMP TABLE IF NOT EXISTS steward_plan_member (shardid bigint, member bigint) ON COMMIT DROP;
-  TRUNCATE steward_plan_member;
-  INSERT INTO steward_plan_member
+  TRUNCATE pg_temp.steward_plan_member;
+  INSERT INTO pg_temp.steward_plan_member
   SELECT ps.shardid, o.shardid
-    FROM steward_plan_shard ps
+    FROM pg_temp.steward_plan_shard ps
     JOIN steward.pg_dist_shard s ON s.shardid = ps.shardid
     JOIN steward.pg_dist_partition q ON q.colocationid = ps.colocationid
     JOIN steward.pg_dist_shard o ON o.logicalrelid = q.logicalrelid AND o.shardminvalue = s.shardminvalue
    WHERE ps.colocationid <> 0
   UNION ALL
-  SELECT ps.shardid, ps.shardid FROM steward_plan_shard ps WHERE ps.colocationid = 0;
-  CREATE INDEX IF NOT EXISTS steward_plan_member_shard ON steward_plan_member (shardid);
-  ANALYZE steward_plan_member;
+  SELECT ps.shardid, ps.shardid FROM pg_temp.steward_plan_shard ps WHERE ps.colocationid = 0;
+  CREATE INDEX IF NOT EXISTS steward_plan_member_shard ON pg_temp.steward_plan_member (shardid);
+  ANALYZE pg_temp.steward_plan_member;
 
   -- Shards that must not move: excluded, or colocated with an excluded one.
   IF coalesce(array_length(excluded_shard_list, 1), 0) > 0 THEN
-    UPDATE steward_plan_shard ps SET movable = false
-      FROM steward_plan_member m
+    UPDATE pg_temp.steward_plan_shard ps SET movable = false
+      FROM pg_temp.steward_plan_member m
      WHERE m.shardid = ps.shardid AND m.member = ANY (excluded_shard_list);
   END IF;
 
@@ -211,64 +211,64 @@ BEGIN
   IF by_disk THEN
     -- The shard group's size on the node of its first active placement.
     CREATE TEMP TABLE IF NOT EXISTS steward_plan_size (shardid bigint, groupid integer, size bigint) ON COMMIT DROP;
-    TRUNCATE steward_plan_size;
-    INSERT INTO steward_plan_size SELECT * FROM steward.shard_placement_sizes();
-    UPDATE steward_plan_shard ps SET size = t.size
+    TRUNCATE pg_temp.steward_plan_size;
+    INSERT INTO pg_temp.steward_plan_size SELECT * FROM steward.shard_placement_sizes();
+    UPDATE pg_temp.steward_plan_shard ps SET size = t.size
       FROM (SELECT m.shardid, coalesce(sum(z.size), 0)::bigint AS size
-              FROM steward_plan_member m
+              FROM pg_temp.steward_plan_member m
               JOIN LATERAL (SELECT pl.groupid FROM steward.pg_dist_placement pl
                              WHERE pl.shardid = m.shardid AND pl.shardstate = 1
                              ORDER BY pl.placementid LIMIT 1) f ON true
-              LEFT JOIN steward_plan_size z ON z.shardid = m.member AND z.groupid = f.groupid
+              LEFT JOIN pg_temp.steward_plan_size z ON z.shardid = m.member AND z.groupid = f.groupid
              GROUP BY m.shardid) t
      WHERE t.shardid = ps.shardid;
-    UPDATE steward_plan_shard SET cost = size + steward.by_disk_size_base_cost();
+    UPDATE pg_temp.steward_plan_shard SET cost = size + steward.by_disk_size_base_cost();
   ELSIF custom_cost THEN
-    FOR r IN SELECT ps.shardid FROM steward_plan_shard ps LOOP
+    FOR r IN SELECT ps.shardid FROM pg_temp.steward_plan_shard ps LOOP
       EXECUTE format('SELECT %s($1)::float8', strat.shard_cost_function) INTO c USING r.shardid;
-      UPDATE steward_plan_shard SET cost = coalesce(c, 0) WHERE shardid = r.shardid;
+      UPDATE pg_temp.steward_plan_shard SET cost = coalesce(c, 0) WHERE shardid = r.shardid;
     END LOOP;
   END IF;
 
   IF custom_allowed THEN
-    FOR r IN SELECT ps.shardid FROM steward_plan_shard ps LOOP
+    FOR r IN SELECT ps.shardid FROM pg_temp.steward_plan_shard ps LOOP
       FOR i IN 1 .. n LOOP
         IF n_should[i] THEN
           EXECUTE format('SELECT %s($1, $2)', strat.shard_allowed_on_node_function) INTO found_move
             USING r.shardid, n_id[i];
         END IF;
         IF NOT n_should[i] OR NOT coalesce(found_move, false) THEN
-          INSERT INTO steward_plan_disallowed VALUES (r.shardid, i);
+          INSERT INTO pg_temp.steward_plan_disallowed VALUES (r.shardid, i);
         END IF;
       END LOOP;
     END LOOP;
   ELSE
-    INSERT INTO steward_plan_disallowed
-    SELECT ps.shardid, x.i FROM steward_plan_shard ps, unnest(n_should) WITH ORDINALITY AS x(should, i)
+    INSERT INTO pg_temp.steward_plan_disallowed
+    SELECT ps.shardid, x.i FROM pg_temp.steward_plan_shard ps, unnest(n_should) WITH ORDINALITY AS x(should, i)
      WHERE NOT x.should;
   END IF;
 
   -- Each placement carries its shard group's cost (the search reads placements only).
-  UPDATE steward_plan_placement pp SET cost = ps.cost, movable = ps.movable
-    FROM steward_plan_shard ps WHERE ps.shardid = pp.shardid;
-  ANALYZE steward_plan_placement;
+  UPDATE pg_temp.steward_plan_placement pp SET cost = ps.cost, movable = ps.movable
+    FROM pg_temp.steward_plan_shard ps WHERE ps.shardid = pp.shardid;
+  ANALYZE pg_temp.steward_plan_placement;
 
-  SELECT array_agg(DISTINCT ps.grp ORDER BY ps.grp) INTO groups FROM steward_plan_shard ps;
+  SELECT array_agg(DISTINCT ps.grp ORDER BY ps.grp) INTO groups FROM pg_temp.steward_plan_shard ps;
 
   -- Phase 1: placements where they are not allowed.
   FOREACH g IN ARRAY groups LOOP
     n_cost := steward.plan_node_costs(g, n);
     FOR r IN SELECT pp.shardid, pp.node, ps.cost, ps.colocationid, ps.logicalrelid, ps.size
-               FROM steward_plan_placement pp
-               JOIN steward_plan_shard ps USING (shardid)
-               JOIN steward_plan_disallowed d ON d.shardid = pp.shardid AND d.node = pp.node
+               FROM pg_temp.steward_plan_placement pp
+               JOIN pg_temp.steward_plan_shard ps USING (shardid)
+               JOIN pg_temp.steward_plan_disallowed d ON d.shardid = pp.shardid AND d.node = pp.node
               WHERE pp.grp = g AND ps.movable
               ORDER BY ps.cost DESC, pp.shardid LOOP
       EXIT WHEN moves >= max_shard_moves;
       SELECT x.i INTO tgt
         FROM unnest(n_cost, n_cap, n_id) WITH ORDINALITY AS x(cost, cap, id, i)
-       WHERE NOT EXISTS (SELECT 1 FROM steward_plan_placement pp WHERE pp.shardid = r.shardid AND pp.node = x.i)
-         AND NOT EXISTS (SELECT 1 FROM steward_plan_disallowed d WHERE d.shardid = r.shardid AND d.node = x.i)
+       WHERE NOT EXISTS (SELECT 1 FROM pg_temp.steward_plan_placement pp WHERE pp.shardid = r.shardid AND pp.node = x.i)
+         AND NOT EXISTS (SELECT 1 FROM pg_temp.steward_plan_disallowed d WHERE d.shardid = r.shardid AND d.node = x.i)
        ORDER BY CASE WHEN x.cap > 0 THEN x.cost / x.cap ELSE 'Infinity'::float8 END, x.cap DESC, x.id
        LIMIT 1;
       IF NOT FOUND THEN
@@ -276,9 +276,9 @@ BEGIN
         CONTINUE;
       END IF;
       moves := moves + 1;
-      INSERT INTO steward_plan_move VALUES (moves, r.colocationid, r.logicalrelid, r.shardid,
+      INSERT INTO pg_temp.steward_plan_move VALUES (moves, r.colocationid, r.logicalrelid, r.shardid,
                                             n_id[r.node], n_id[tgt], r.size);
-      UPDATE steward_plan_placement SET node = tgt WHERE shardid = r.shardid AND node = r.node;
+      UPDATE pg_temp.steward_plan_placement SET node = tgt WHERE shardid = r.shardid AND node = r.node;
       n_cost[r.node] := n_cost[r.node] - r.cost;
       n_cost[tgt] := n_cost[tgt] + r.cost;
     END LOOP;
@@ -288,7 +288,7 @@ BEGIN
   IF NOT drain_only THEN
     FOREACH g IN ARRAY groups LOOP
       EXIT WHEN cap_reached;
-      multi := EXISTS (SELECT 1 FROM steward_plan_placement pp WHERE pp.grp = g
+      multi := EXISTS (SELECT 1 FROM pg_temp.steward_plan_placement pp WHERE pp.grp = g
                         GROUP BY pp.shardid HAVING count(*) > 1);
       n_cost := steward.plan_node_costs(g, n);
       total_cost := (SELECT sum(x) FROM unnest(n_cost) x);
@@ -326,7 +326,7 @@ BEGIN
                 FROM (SELECT pp.shardid, pp.cost,
                              (count(*) OVER (ORDER BY pp.cost DESC
                                              RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW))::integer AS run_end
-                        FROM steward_plan_placement pp
+                        FROM pg_temp.steward_plan_placement pp
                        WHERE pp.grp = g AND pp.node = src AND pp.movable) q;
               EXIT WHEN s_ids IS NULL;
             END IF;
@@ -340,8 +340,8 @@ BEGIN
                 i := s_run_end[i] + 1;
                 CONTINUE;
               END IF;
-              IF (multi AND EXISTS (SELECT 1 FROM steward_plan_placement pp WHERE pp.shardid = s_ids[i] AND pp.node = tgt))
-                 OR EXISTS (SELECT 1 FROM steward_plan_disallowed d WHERE d.shardid = s_ids[i] AND d.node = tgt) THEN
+              IF (multi AND EXISTS (SELECT 1 FROM pg_temp.steward_plan_placement pp WHERE pp.shardid = s_ids[i] AND pp.node = tgt))
+                 OR EXISTS (SELECT 1 FROM pg_temp.steward_plan_disallowed d WHERE d.shardid = s_ids[i] AND d.node = tgt) THEN
                 i := i + 1;
                 CONTINUE;
               END IF;
@@ -369,10 +369,10 @@ BEGIN
         END LOOP;
         EXIT WHEN NOT found_move;
         moves := moves + 1;
-        INSERT INTO steward_plan_move
+        INSERT INTO pg_temp.steward_plan_move
         SELECT moves, ps.colocationid, ps.logicalrelid, chosen, n_id[src], n_id[tgt], ps.size
-          FROM steward_plan_shard ps WHERE ps.shardid = chosen;
-        UPDATE steward_plan_placement SET node = tgt WHERE shardid = chosen AND node = src;
+          FROM pg_temp.steward_plan_shard ps WHERE ps.shardid = chosen;
+        UPDATE pg_temp.steward_plan_placement SET node = tgt WHERE shardid = chosen AND node = src;
         n_cost[src] := n_cost[src] - chosen_cost;
         n_cost[tgt] := n_cost[tgt] + chosen_cost;
       END LOOP;
@@ -391,7 +391,7 @@ BEGIN
 
   RETURN QUERY SELECT m.move_no, m.colocation_id, m.table_name, m.shard_id, m.source_node,
                       m.target_node, m.shard_size
-                 FROM steward_plan_move m ORDER BY m.move_no;
+                 FROM pg_temp.steward_plan_move m ORDER BY m.move_no;
 END
 $fn$;
 
