@@ -61,7 +61,9 @@ using catalog_actor = caf::typed_actor<
   // Jobs with unfinished tasks.
   caf::replies_to<atom::active>::with<std::vector<model::job_id>>,
   // citus_job_cancel as the coordinator (SIGINT).
-  caf::replies_to<atom::cancel, model::job_id>::with<atom::ok>>;
+  caf::replies_to<atom::cancel, model::job_id>::with<atom::ok>,
+  // An executor died uncleanly: terminate its backend if it still holds the task lock.
+  caf::replies_to<atom::kill, model::task_id, std::int32_t>::with<atom::ok>>;
 
 /// One running task: supervises one steward-executor child over its channel.
 using executor_proxy_actor = caf::typed_actor<
@@ -69,6 +71,8 @@ using executor_proxy_actor = caf::typed_actor<
   caf::reacts_to<atom::cancel>,
   // Graceful shutdown: SIGTERM now, SIGKILL after terminate_grace_ms.
   caf::reacts_to<atom::shutdown>,
+  // A second SIGTERM/SIGINT or a lost leader lock: SIGKILL now.
+  caf::reacts_to<atom::kill>,
   // Self-sent: read the channel and look for the child's exit.
   caf::reacts_to<atom::internal, atom::poll>,
   // Self-sent: the terminate grace period is over.
@@ -87,7 +91,13 @@ using job_actor = caf::typed_actor<
   // executors of tasks now cancelling/cancelled.
   caf::reacts_to<atom::cancel>,
   // Graceful shutdown: terminate the executors; their tasks go back to runnable.
-  caf::reacts_to<atom::shutdown>>;
+  caf::reacts_to<atom::shutdown>,
+  // A second signal during a shutdown or cancel: SIGKILL the executors now; their
+  // outcomes are recorded as the shutdown or cancel would have recorded them.
+  caf::reacts_to<atom::kill>,
+  // The leader lock is lost: SIGKILL the executors and record nothing more (the next
+  // leader resets the tasks left running); quit once every attempt is over.
+  caf::reacts_to<atom::abandon>>;
 
 /// The leader session (blocking, detached): takes the advisory lock, then forwards
 /// LISTEN notifications. It is a blocking actor, so this handle is only used to stop it.

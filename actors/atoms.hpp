@@ -20,13 +20,14 @@ STEWARD_CAF_ATOM_ALIAS(get)
 STEWARD_CAF_ATOM_ALIAS(ok)
 STEWARD_CAF_ATOM_ALIAS(reset)
 
+STEWARD_ADD_ATOM(abandon, "abandon")    // job: leadership is gone, record nothing, kill
 STEWARD_ADD_ATOM(active, "active")      // catalog: jobs with unfinished tasks
 STEWARD_ADD_ATOM(apply, "apply")        // catalog: one guarded transaction
 STEWARD_ADD_ATOM(cancel, "cancel")      // cancel a job / a task / everything (SIGINT)
 STEWARD_ADD_ATOM(finished, "finished")  // proxy -> job: an execution attempt ended
 STEWARD_ADD_ATOM(internal, "internal")  // first element of self-sent continuations
 STEWARD_ADD_ATOM(job, "job")
-STEWARD_ADD_ATOM(kill, "kill")          // proxy: the terminate grace period is over
+STEWARD_ADD_ATOM(kill, "kill")          // SIGKILL the executor(s) now
 STEWARD_ADD_ATOM(leader, "leader")      // leader -> supervisor: lock acquired
 STEWARD_ADD_ATOM(load, "load")
 STEWARD_ADD_ATOM(lost, "lost")          // leader -> supervisor: lock lost

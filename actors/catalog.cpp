@@ -88,6 +88,12 @@ catalog_actor::behavior_type catalog(catalog_actor::stateful_pointer<catalog_sta
         return atom::ok_v;
       });
     },
+    [=](atom::kill, model::task_id task, std::int32_t pid) {
+      return with_store<atom::ok>(self, "stop an executor backend", [=](model::job_store& s) {
+        s.stop_backend(task, pid);
+        return atom::ok_v;
+      });
+    },
   };
 }
 

@@ -150,6 +150,15 @@ executor_proxy(executor_proxy_actor::stateful_pointer<executor_proxy_state> self
       self->delayed_send(self, std::chrono::milliseconds(st.options.terminate_grace_ms),
                          atom::internal_v, atom::kill_v);
     },
+    [=](atom::kill) {
+      auto& st = self->state;
+      if (st.reaped || st.kill_sent || st.pid <= 0)
+        return;
+      st.kill_sent = true;
+      spdlog::warn("task {}/{}: killing executor pid {} (SIGKILL)", st.task.job, st.task.id,
+                   st.pid);
+      st.env->launcher->signal(st.pid, SIGKILL);
+    },
     [=](atom::internal, atom::kill) {
       auto& st = self->state;
       if (st.reaped || st.kill_sent)

@@ -442,10 +442,18 @@ job_actor::behavior_type job(job_actor::stateful_pointer<job_actor_state> self, 
             });
             return;
           }
+          if (st.abandoned) {
+            // Leadership went while the write was out: the next leader resets the task.
+            rp.deliver(task_end{tid, false, task_state::running});
+            maybe_quit(self);
+            return;
+          }
           auto proxy = st.env->spawn_proxy(self->system(), caf::actor_cast<job_actor>(self),
                                             st.tasks[tid], opts);
           self->monitor(proxy);
-          st.running.emplace(tid, job_actor_state::attempt{proxy, rp, opts, false});
+          st.running.emplace(tid, job_actor_state::attempt{proxy, rp, opts, false, std::nullopt});
+          if (st.shutting_down)
+            self->send(proxy, atom::shutdown_v);  // the shutdown came while the write was out
           const auto& t = st.tasks[tid];
           spdlog::info("task {}/{} started (attempt {}): {}", st.id, tid,
                        t.retry_count.value_or(0) + 1, first_line(t.command));
@@ -458,8 +466,10 @@ job_actor::behavior_type job(job_actor::stateful_pointer<job_actor_state> self, 
       return rp;
     },
     [=](atom::started, model::task_id tid, std::int32_t pid) {
-      if (self->state.running.count(tid) == 0)
+      auto run_it = self->state.running.find(tid);
+      if (run_it == self->state.running.end())
         return;
+      run_it->second.backend_pid = pid;
       task_update up;
       up.task = tid;
       up.from = task_state::running;
@@ -483,7 +493,33 @@ job_actor::behavior_type job(job_actor::stateful_pointer<job_actor_state> self, 
                        self->system().render(err));
         });
     },
-    [=](atom::finished, task_outcome& outcome) { end_attempt(self, std::move(outcome), false); },
+    [=](atom::finished, task_outcome& outcome) {
+      auto& st = self->state;
+      if (st.abandoned) {
+        auto it = st.tasks.find(outcome.task);
+        close_attempt(self, outcome.task,
+                      it == st.tasks.end() ? task_state::running : it->second.status);
+        return;
+      }
+      auto run_it = st.running.find(outcome.task);
+      bool unclean = outcome.kind == outcome_kind::crashed || outcome.kind == outcome_kind::shut_down;
+      if (run_it == st.running.end() || !unclean || !run_it->second.backend_pid) {
+        end_attempt(self, std::move(outcome), false);
+        return;
+      }
+      // The executor's backend may outlive it (still waiting or running): stop it
+      // before the attempt counts as over, so that no retry overlaps it.
+      auto pid = *run_it->second.backend_pid;
+      run_it->second.backend_pid.reset();
+      auto tid = outcome.task;
+      self->request(st.env->catalog, caf::infinite, atom::kill_v, tid, pid)
+        .then([=](atom::ok) { end_attempt(self, outcome, false); },
+              [=](caf::error& err) {
+                spdlog::warn("task {}/{}: could not stop backend {} of the dead executor: {}",
+                             self->state.id, tid, pid, self->system().render(err));
+                end_attempt(self, outcome, false);
+              });
+    },
     [=](atom::cancel) {
       reload_job(self, [=] {
         auto& st = self->state;
@@ -504,6 +540,18 @@ job_actor::behavior_type job(job_actor::stateful_pointer<job_actor_state> self, 
       st.shutting_down = true;
       for (const auto& kv : st.running)
         self->send(kv.second.proxy, atom::shutdown_v);
+      maybe_quit(self);
+    },
+    [=](atom::kill) {
+      for (const auto& kv : self->state.running)
+        self->send(kv.second.proxy, atom::kill_v);
+    },
+    [=](atom::abandon) {
+      auto& st = self->state;
+      st.shutting_down = true;
+      st.abandoned = true;
+      for (const auto& kv : st.running)
+        self->send(kv.second.proxy, atom::kill_v);
       maybe_quit(self);
     },
   };

@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <memory>
 
 namespace caf {
@@ -47,10 +48,13 @@ struct job_actor_state {
     caf::typed_response_promise<task_end> promise;
     run_options options;
     bool cancel_sent = false;
+    std::optional<std::int32_t> backend_pid;  ///< as the executor reported it
   };
   std::map<model::task_id, attempt> running;
 
   bool shutting_down = false;
+  /// The leader lock is lost: attempts end without being recorded.
+  bool abandoned = false;
 };
 
 /// The actor of one job: loads the job (holding back other messages until it has it),

@@ -39,12 +39,19 @@ void leader_loop(caf::blocking_actor* self, std::string dsn, supervisor_actor su
   bool said_standby = false;
   bool acquired = false;
   bool lost = false;
-  // Standby: try the lock until it is ours.
+  // Standby: try the lock until it is ours. While the server cannot be reached, wait
+  // longer after each failure (up to max_backoff) and say so once per outage.
+  auto delay = opts.retry_every;
+  bool said_unreachable = false;
   while (running && !acquired) {
     try {
       if (!session)
         session = std::make_unique<sql::leader_session>(dsn);
       acquired = session->try_acquire();
+      if (said_unreachable)
+        spdlog::info("leader session: the database is reachable again");
+      said_unreachable = false;
+      delay = opts.retry_every;
       if (!acquired && !said_standby) {
         spdlog::info("another coordinator holds the leader lock; waiting as standby (retrying "
                      "every {} ms)",
@@ -52,8 +59,14 @@ void leader_loop(caf::blocking_actor* self, std::string dsn, supervisor_actor su
         said_standby = true;
       }
     } catch (const std::exception& e) {
-      spdlog::warn("leader session: {}; retrying", e.what());
+      if (!said_unreachable)
+        spdlog::warn("leader session: {}; retrying with back-off (up to {} ms)", e.what(),
+                     opts.max_backoff.count());
+      said_unreachable = true;
       session.reset();
+      check_mailbox(delay);
+      delay = std::min(delay * 2, opts.max_backoff);
+      continue;
     }
     if (!acquired)
       check_mailbox(opts.retry_every);

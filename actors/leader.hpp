@@ -15,6 +15,7 @@ struct leader_options {
   std::chrono::milliseconds retry_every{250};   ///< standby: try the lock this often
   std::chrono::milliseconds listen_slice{100};  ///< wait for notifications this long at once
   std::chrono::milliseconds check_every{1000};  ///< active: ask whether the lock is held
+  std::chrono::milliseconds max_backoff{2000};  ///< longest wait between failed connects
 };
 
 /// Spawns the leader session: a blocking actor on its own thread that owns the leader

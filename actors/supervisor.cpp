@@ -38,13 +38,45 @@ void schedule_at(self_ptr self, model::epoch_ms when) {
                      std::uint64_t{0});
 }
 
+void spawn_leader(self_ptr self) {
+  auto& st = self->state;
+  if (!st.env->spawn_leader)
+    return;
+  st.leader = st.env->spawn_leader(self->system(), caf::actor_cast<supervisor_actor>(self));
+  self->monitor(st.leader);
+}
+
+/// After the lock was lost and every executor is gone: wait for the lock again (the
+/// server may be back in a moment, or another coordinator took over).
+void return_to_standby(self_ptr self) {
+  auto& st = self->state;
+  if (st.leader)
+    self->send(st.leader, atom::shutdown_v);
+  st.leader = nullptr;
+  st.jobs.clear();  // abandoned: each quits once its attempts are over
+  st.is_leader = false;
+  st.reset_done = false;
+  st.stopping = stop_reason::none;
+  st.dirty = false;
+  st.next_timer.reset();
+  ++st.poll_generation;  // the old poll timer dies out
+  spdlog::warn("no longer the active coordinator; waiting for the leader lock again");
+  spawn_leader(self);
+  if (!st.leader)
+    self->quit(caf::make_error(ec::lock_lost));
+}
+
 void finish_stop(self_ptr self) {
   auto& st = self->state;
+  if (st.stopping == stop_reason::lock_lost && !st.exit_requested) {
+    return_to_standby(self);
+    return;
+  }
   for (const auto& kv : st.jobs)
     self->send(kv.second, atom::shutdown_v);
   if (st.leader)
     self->send(st.leader, atom::shutdown_v);
-  if (st.stopping == stop_reason::lock_lost) {
+  if (st.stopping == stop_reason::lock_lost && !st.exit_requested) {
     spdlog::error("coordinator stopped after losing the leader lock");
     self->quit(caf::make_error(ec::lock_lost));
   } else {
@@ -55,13 +87,27 @@ void finish_stop(self_ptr self) {
 
 void begin_stop(self_ptr self, stop_reason reason) {
   auto& st = self->state;
+  bool signal = reason == stop_reason::shutdown || reason == stop_reason::cancel;
+  if (signal && st.exit_requested) {
+    // A second SIGTERM or SIGINT: no more waiting for the executors.
+    spdlog::warn("second stop request: killing {} running executor(s) now", st.running.size());
+    for (const auto& kv : st.jobs)
+      self->send(kv.second, atom::kill_v);
+    return;
+  }
+  if (signal)
+    st.exit_requested = true;
   if (st.stopping == reason)
     return;
-  // SIGINT never softens a shutdown already under way; SIGTERM escalates a cancel.
-  if (reason == stop_reason::cancel && st.stopping != stop_reason::none)
+  if (reason == stop_reason::lock_lost && st.stopping != stop_reason::none) {
+    // Already stopping: just stop recording anything and kill what still runs.
+    st.stopping = reason;
+    for (const auto& kv : st.jobs)
+      self->send(kv.second, atom::abandon_v);
     return;
-  if (reason == stop_reason::shutdown && st.stopping == stop_reason::lock_lost)
-    return;
+  }
+  if (signal && st.stopping == stop_reason::lock_lost)
+    return;  // executors are being killed already; exit once they are gone
   st.stopping = reason;
   if (reason == stop_reason::cancel) {
     std::set<model::job_id> jobs;
@@ -85,12 +131,15 @@ void begin_stop(self_ptr self, stop_reason reason) {
               self->send(it->second, atom::shutdown_v);
           });
     }
-  } else {
-    spdlog::info("{}: terminating {} running executor(s)",
-                 reason == stop_reason::shutdown ? "shutting down" : "leader lock lost",
-                 st.running.size());
+  } else if (reason == stop_reason::shutdown) {
+    spdlog::info("shutting down: terminating {} running executor(s)", st.running.size());
     for (const auto& kv : st.jobs)
       self->send(kv.second, atom::shutdown_v);
+  } else {
+    spdlog::warn("leader lock lost: stopping at once, killing {} running executor(s)",
+                 st.running.size());
+    for (const auto& kv : st.jobs)
+      self->send(kv.second, atom::abandon_v);
   }
   if (st.running.empty())
     finish_stop(self);
@@ -247,17 +296,14 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self, model::con
   auto& st = self->state;
   st.config = std::move(config);
   st.env = std::move(env);
-  if (st.env->spawn_leader) {
-    st.leader = st.env->spawn_leader(self->system(), caf::actor_cast<supervisor_actor>(self));
-    self->monitor(st.leader);
-  }
+  spawn_leader(self);
   self->set_down_handler([=](caf::down_msg& dm) {
     auto& st = self->state;
     if (st.leader && dm.source == st.leader.address()) {
       st.leader = nullptr;
       if (st.stopping == stop_reason::none) {
         spdlog::error("the leader session ended: {}", self->system().render(dm.reason));
-        begin_stop(self, st.is_leader ? stop_reason::lock_lost : stop_reason::shutdown);
+        begin_stop(self, stop_reason::lock_lost);
       }
       return;
     }

@@ -41,7 +41,7 @@ enum class stop_reason : std::uint8_t {
   none,
   shutdown,   ///< SIGTERM: terminate executors, tasks back to runnable
   cancel,     ///< SIGINT: cancel the jobs with running tasks, wait for them
-  lock_lost,  ///< the leader lock is gone: terminate executors, exit with an error
+  lock_lost,  ///< the leader lock is gone: kill executors, record nothing, back to standby
 };
 
 struct supervisor_state {
@@ -54,6 +54,7 @@ struct supervisor_state {
   bool is_leader = false;
   bool reset_done = false;  ///< orphaned tasks were reset after taking the lock
   stop_reason stopping = stop_reason::none;
+  bool exit_requested = false;  ///< SIGTERM or SIGINT came: exit once stopped
 
   std::map<model::job_id, job_actor> jobs;
 

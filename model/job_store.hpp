@@ -43,7 +43,10 @@ public:
 
   /// Applies the task updates and the job update in one transaction. Updates whose
   /// guard (`from`) no longer matches are skipped; their task ids are returned and
-  /// nothing else in the transaction is affected by them.
+  /// nothing else in the transaction is affected by them. The job's state is derived
+  /// again from its task rows as they are after the task updates (the state in
+  /// `job` is what the caller expects; concurrent changes, such as a citus_job_cancel,
+  /// win), with started_at and finished_at set once as the derived state requires.
   virtual std::vector<task_id> apply(const std::vector<task_update>& tasks,
                                      const std::optional<job_update>& job) = 0;
 
@@ -54,6 +57,12 @@ public:
   /// check): used for SIGINT. Running tasks with a pid go `cancelling` and their
   /// backends get pg_cancel_backend; other unfinished tasks go `cancelled`.
   virtual void cancel_job(job_id job) = 0;
+
+  /// After an executor died without a clean end: if backend `pid` still holds the
+  /// task's lock (its connection outlives the process while it waits or runs), it is
+  /// terminated and waited for, so that the next attempt never overlaps it. Throws
+  /// when the lock is still held after a bounded wait.
+  virtual void stop_backend(task_id task, std::int32_t pid) = 0;
 };
 
 }  // namespace steward::model

@@ -111,6 +111,11 @@ constexpr statement update_job{
   "                          ELSE finished_at END"
   " WHERE job_id = $1::bigint"};
 
+// Serialises job-state updates of one job (after its task rows are written).
+constexpr statement lock_job{
+  "steward_store_lock_job",
+  "SELECT 1 FROM steward.pg_dist_background_job WHERE job_id = $1::bigint FOR UPDATE"};
+
 constexpr const char* lock_task_table =
   "LOCK TABLE steward.pg_dist_background_task IN EXCLUSIVE MODE";
 
@@ -138,6 +143,19 @@ constexpr statement reset_orphans{
   "       pid = NULL"
   " WHERE status IN ('running', 'cancelling')"
   " RETURNING task_id"};
+
+// Only the given backend, and only while it holds the task lock (classid/objid are the
+// two int4 keys as unsigned oids; objsubid 2 marks the two-key form).
+constexpr statement terminate_lock_holder{
+  "steward_store_terminate_lock_holder",
+  "SELECT pg_terminate_backend(l.pid) FROM pg_locks l"
+  " WHERE l.locktype = 'advisory' AND l.objsubid = 2 AND l.granted"
+  "   AND l.classid::bigint = ($1::integer::bigint & 4294967295)"
+  "   AND l.objid::bigint = ($2::integer::bigint & 4294967295)"
+  "   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+  "   AND l.pid = $3::integer"};
+
+constexpr const char* bounded_lock_wait = "SET LOCAL lock_timeout = '10s'";
 
 constexpr statement cancel_job_call{
   "steward_store_cancel_job", "SELECT steward.citus_job_cancel($1::bigint)"};
@@ -230,10 +248,11 @@ struct pg_job_store::impl {
 
   // Writes the job's state derived from its tasks (citus-reference §2.2), setting
   // started_at/finished_at the first time; no write when nothing changes.
-  void recompute_job(pqxx::transaction_base& tx, job_id job) {
+  /// Derives the job's state from its task rows and records it; false if the job is gone.
+  bool recompute_job(pqxx::transaction_base& tx, job_id job) {
     auto jr = exec(tx, select_job, job);
     if (jr.empty())
-      return;
+      return false;
     std::vector<model::task_state> states;
     for (const auto& row : exec(tx, select_job_task_states, job))
       states.push_back(task_state_of(row["status"]));
@@ -241,8 +260,9 @@ struct pg_job_store::impl {
     auto ts = model::timestamps_for(derived, !jr[0]["started_at_ms"].is_null(),
                                     !jr[0]["finished_at_ms"].is_null());
     if (derived == job_state_of(jr[0]["state"]) && !ts.set_started_at && !ts.set_finished_at)
-      return;
+      return true;
     exec(tx, update_job, job, label(derived), ts.set_started_at, ts.set_finished_at);
+    return true;
   }
 };
 
@@ -348,9 +368,10 @@ std::vector<task_id> pg_job_store::apply(const std::vector<model::task_update>& 
         skipped.push_back(u.task);
     }
     if (job) {
-      auto r = impl_->exec(tx, update_job, job->job, label(job->state), job->set_started_at,
-                           job->set_finished_at);
-      if (r.affected_rows() == 0)
+      // The job row follows the task rows as they are now, in this transaction: a
+      // concurrent citus_job_cancel may have changed tasks the caller has not seen.
+      impl_->exec(tx, lock_job, job->job);
+      if (!impl_->recompute_job(tx, job->job))
         throw error(errc::not_found, "job " + std::to_string(job->job) + " does not exist");
     }
     tx.commit();
@@ -366,6 +387,19 @@ std::vector<job_id> pg_job_store::active_jobs() {
       out.push_back(row[0].as<job_id>());
     tx.commit();
     return out;
+  });
+}
+
+void pg_job_store::stop_backend(task_id task, std::int32_t pid) {
+  translate_errors([&] {
+    auto& s = *impl_;
+    auto [k1, k2] = task_lock_keys(task);
+    pqxx::work tx{*s.conn};
+    if (s.exec(tx, terminate_lock_holder, k1, k2, pid).empty())
+      return;  // gone already, or never had the lock
+    tx.exec(bounded_lock_wait);
+    s.exec(tx, wait_task_lock, k1, k2);
+    tx.commit();
   });
 }
 

@@ -33,6 +33,7 @@ public:
                                     const std::optional<model::job_update>& job) override;
   std::vector<model::job_id> active_jobs() override;
   void cancel_job(model::job_id job) override;
+  void stop_backend(model::task_id task, std::int32_t pid) override;
 
   /// Backend pid of the store's connection (0 while disconnected); for tests and logs.
   int backend_pid() const;

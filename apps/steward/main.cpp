@@ -12,6 +12,7 @@
 #include "sql/error.hpp"
 #include "sql/migrations.hpp"
 #include "sql/pg_job_store.hpp"
+#include "status_command.hpp"
 
 #include <CLI/CLI.hpp>
 #include <caf/all.hpp>
@@ -183,11 +184,25 @@ int main(int argc, char** argv) {
   run->add_option("--config", run_config, "configuration file (TOML)")->required();
   run->add_option("--dsn", run_dsn, "connection string (overrides dsn in the file)");
 
+  steward::app::status_options status_opts;
+  auto* status = app.add_subcommand("status", "show jobs, task counts and shard-move progress");
+  status->add_option("--dsn", status_opts.dsn,
+                     "connection string (default: $STEWARD_DSN, else libpq's PG* variables)");
+  status->add_flag("--watch", status_opts.watch, "redraw every --interval ms until interrupted");
+  status->add_flag("--json", status_opts.json, "print a JSON document (one per line with --watch)");
+  status->add_flag("--all", status_opts.all,
+                   fmt::format("show every finished, failed or cancelled job, not only the last {}",
+                               steward::app::recent_terminal_jobs));
+  status->add_option("--interval", status_opts.interval_ms, "redraw period of --watch in ms")
+    ->check(CLI::Range(50, 3'600'000));
+
   CLI11_PARSE(app, argc, argv);
 
   if (init->parsed())
     return run_init(init_dsn);
   if (run->parsed())
     return run_daemon(run_config, run_dsn);
+  if (status->parsed())
+    return steward::app::run_status(status_opts);
   return 2;
 }

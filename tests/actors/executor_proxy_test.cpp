@@ -22,6 +22,8 @@ job_actor::behavior_type fake_parent(job_actor::pointer, std::shared_ptr<parent_
     [log](atom::finished, task_outcome& o) { log->finished.push_back(o); },
     [](atom::cancel) {},
     [](atom::shutdown) {},
+    [](atom::kill) {},
+    [](atom::abandon) {},
   };
 }
 

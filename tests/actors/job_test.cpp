@@ -21,6 +21,7 @@ executor_proxy_actor::behavior_type fake_proxy(executor_proxy_actor::pointer sel
   return {
     [=](atom::cancel) { log->received.emplace_back(task, "cancel"); },
     [=](atom::shutdown) { log->received.emplace_back(task, "shutdown"); },
+    [=](atom::kill) { log->received.emplace_back(task, "kill"); },
     [=](atom::internal, atom::poll) {},
     [=](atom::internal, atom::kill) { self->quit(); },
   };
@@ -288,4 +289,74 @@ TEST_CASE_METHOD(job_fixture, "job actor retries recording an outcome while the 
   advance(std::chrono::seconds(1), std::chrono::seconds(1));
   REQUIRE(reply.ready());
   CHECK(store.task(t).status == task_state::done);
+}
+
+TEST_CASE_METHOD(job_fixture, "job actor kills its executors on a second stop request and still "
+                              "records their outcome") {
+  auto j = store.add_job();
+  auto a = store.add_task(j, "a");
+  auto aut = spawn_job(j);
+  auto ra = start(aut, a);
+  self->send(aut, atom::shutdown_v);
+  run();
+  self->send(aut, atom::kill_v);
+  run();
+  CHECK(proxies->received ==
+        std::vector<std::pair<model::task_id, std::string>>{{a, "shutdown"}, {a, "kill"}});
+  finish(aut, a, outcome_kind::shut_down, "the coordinator shut down\n");
+  CHECK(store.task(a).status == task_state::runnable);
+  CHECK_FALSE(store.task(a).retry_count.has_value());
+  REQUIRE(ra.ready());
+}
+
+TEST_CASE_METHOD(job_fixture, "job actor records nothing once abandoned and quits when its "
+                              "attempts are over") {
+  auto j = store.add_job();
+  auto a = store.add_task(j, "a");
+  auto b = store.add_task(j, "b");
+  auto aut = spawn_job(j);
+  caf::scoped_actor watcher{sys};
+  watcher->monitor(aut);
+  auto ra = start(aut, a);
+  self->send(aut, atom::abandon_v);
+  run();
+  CHECK(proxies->received == std::vector<std::pair<model::task_id, std::string>>{{a, "kill"}});
+  // No new work once abandoned.
+  auto rb = start(aut, b);
+  REQUIRE(rb.ready());
+  CHECK_FALSE(rb.get().started);
+  CHECK(store.task(b).status == task_state::runnable);
+
+  finish(aut, a, outcome_kind::crashed, "killed\n");
+  REQUIRE(ra.ready());
+  // Left as it was: the next leader resets it.
+  CHECK(store.task(a).status == task_state::running);
+  CHECK_FALSE(store.task(a).retry_count.has_value());
+  CHECK(store.task(a).message.empty());
+  bool down = false;
+  watcher->receive([&](caf::down_msg& dm) { down = dm.source == aut.address(); });
+  CHECK(down);
+}
+
+TEST_CASE_METHOD(job_fixture, "job actor stops the backend of a crashed executor before it records "
+                              "the failed attempt") {
+  auto j = store.add_job();
+  auto a = store.add_task(j, "a");
+  auto b = store.add_task(j, "b");
+  auto aut = spawn_job(j);
+  auto ra = start(aut, a);
+  auto rb = start(aut, b);
+  self->send(aut, atom::started_v, a, std::int32_t{7001});
+  run();
+  finish(aut, a, outcome_kind::crashed, "steward-executor killed by signal 9 (Killed)\n");
+  CHECK(store.stopped_backends() ==
+        std::vector<std::pair<model::task_id, std::int32_t>>{{a, 7001}});
+  CHECK(store.task(a).status == task_state::runnable);
+  CHECK(store.task(a).retry_count == 1);
+  REQUIRE(ra.ready());
+  // A clean failure (the executor reported its error and closed its connection) and a
+  // crash before any pid was reported need no such step.
+  finish(aut, b, outcome_kind::failed, "ERROR: boom\n");
+  CHECK(store.stopped_backends().size() == 1);
+  REQUIRE(rb.ready());
 }

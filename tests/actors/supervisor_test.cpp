@@ -17,7 +17,16 @@ struct jobs_log {
   std::vector<run_options> options;
   std::vector<std::pair<model::job_id, std::string>> received;  ///< cancel/shutdown
   std::vector<model::job_id> spawned;
+  bool hold_on_shutdown = false;  ///< shutdown only logs; the attempts end on kill
 };
+
+model::task_update transition(model::task_id task, task_state from, task_state to) {
+  model::task_update u;
+  u.task = task;
+  u.from = from;
+  u.to = to;
+  return u;
+}
 
 struct fake_job_state {
   static inline const char* name = "test.fake_job";
@@ -34,7 +43,7 @@ job_actor::behavior_type fake_job(job_actor::stateful_pointer<fake_job_state> se
     [=](atom::run, model::task_record& t, run_options& o) -> caf::result<task_end> {
       log->runs.push_back(t.id);
       log->options.push_back(o);
-      store->apply({model::task_update{t.id, task_state::runnable, task_state::running}},
+      store->apply({transition(t.id, task_state::runnable, task_state::running)},
                    std::nullopt);
       auto rp = self->make_response_promise<task_end>();
       self->state.open.emplace(t.id, rp);
@@ -50,10 +59,29 @@ job_actor::behavior_type fake_job(job_actor::stateful_pointer<fake_job_state> se
       rp.deliver(task_end{o.task, true, store->task(o.task).status});
     },
     [=](atom::cancel) { log->received.emplace_back(id, "cancel"); },
+    [=](atom::abandon) {
+      log->received.emplace_back(id, "abandon");
+      for (auto& kv : self->state.open)
+        kv.second.deliver(task_end{kv.first, true, task_state::running});
+      self->state.open.clear();
+      self->quit();
+    },
+    [=](atom::kill) {
+      log->received.emplace_back(id, "kill");
+      for (auto& kv : self->state.open) {
+        store->apply({transition(kv.first, task_state::running, task_state::runnable)},
+                     std::nullopt);
+        kv.second.deliver(task_end{kv.first, true, task_state::runnable});
+      }
+      self->state.open.clear();
+      self->quit();
+    },
     [=](atom::shutdown) {
       log->received.emplace_back(id, "shutdown");
+      if (log->hold_on_shutdown)
+        return;
       for (auto& kv : self->state.open) {
-        store->apply({model::task_update{kv.first, task_state::running, task_state::runnable}},
+        store->apply({transition(kv.first, task_state::running, task_state::runnable)},
                      std::nullopt);
         kv.second.deliver(task_end{kv.first, true, task_state::runnable});
       }
@@ -73,6 +101,8 @@ struct supervisor_fixture : deterministic_fixture {
   std::shared_ptr<jobs_log> jobs = std::make_shared<jobs_log>();
   std::map<model::job_id, job_actor> job_handles;
   std::variant<model::config, model::config_error> next_config = model::config{};
+  bool with_leader = false;  ///< give the supervisor a (fake) leader session spawner
+  int leaders_spawned = 0;
 
   model::config config(int max_executors = 4, int per_node = 1) {
     model::config c;
@@ -94,6 +124,13 @@ struct supervisor_fixture : deterministic_fixture {
       return j;
     };
     env->load_config = [this] { return next_config; };
+    if (with_leader)
+      env->spawn_leader = [this](caf::actor_system& sys, supervisor_actor) {
+        ++leaders_spawned;
+        return sys.spawn([](leader_actor::pointer self) -> leader_actor::behavior_type {
+          return {[=](atom::shutdown) { self->quit(); }};
+        });
+      };
     env->config_path = "test.toml";
     auto s = sys.spawn(supervisor, c, std::shared_ptr<const supervisor_environment>(env));
     run();
@@ -337,7 +374,7 @@ TEST_CASE_METHOD(supervisor_fixture, "supervisor stops with lock_lost when the l
   watcher->monitor(aut);
   self->send(aut, atom::lost_v, std::string{"connection closed"});
   run();
-  CHECK(jobs->received == std::vector<std::pair<model::job_id, std::string>>{{j, "shutdown"}});
+  CHECK(jobs->received == std::vector<std::pair<model::job_id, std::string>>{{j, "abandon"}});
   caf::error reason;
   watcher->receive([&](caf::down_msg& dm) { reason = dm.reason; });
   CHECK(reason == ec::lock_lost);
@@ -403,4 +440,52 @@ TEST_CASE_METHOD(supervisor_fixture, "supervisor, job actors and proxies run a D
   CHECK(status(aut).running.empty());
   CHECK(status(aut).jobs.empty());  // job actors quit once their job is over
   caf::anon_send_exit(aut, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE_METHOD(supervisor_fixture, "supervisor abandons its jobs when the leader lock is lost, "
+                                     "then waits for the lock again") {
+  with_leader = true;
+  auto j = store.add_job();
+  auto a = store.add_task(j, "a");
+  auto aut = become_leader(config());
+  CHECK(jobs->runs == ids{a});
+  CHECK(leaders_spawned == 1);
+  self->send(aut, atom::lost_v, std::string{"server closed the connection"});
+  run();
+  CHECK(jobs->received == std::vector<std::pair<model::job_id, std::string>>{{j, "abandon"}});
+  CHECK(store.task(a).status == task_state::running);  // nothing recorded
+  CHECK(leaders_spawned == 2);
+  CHECK_FALSE(status(aut).leader);
+  CHECK_FALSE(status(aut).stopping);
+  // Nothing starts while standby, whatever wakes it.
+  self->send(aut, atom::wakeup_v, j);
+  run();
+  CHECK(jobs->runs == ids{a});
+  // The lock is ours again: the task left running is reset and runs again.
+  self->send(aut, atom::leader_v, std::int32_t{100});
+  run();
+  CHECK(jobs->runs == ids{a, a});
+  caf::anon_send_exit(aut, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE_METHOD(supervisor_fixture, "supervisor kills the executors at once on a second SIGTERM "
+                                     "or SIGINT") {
+  jobs->hold_on_shutdown = true;
+  auto j = store.add_job();
+  auto a = store.add_task(j, "a");
+  auto aut = become_leader(config());
+  caf::scoped_actor watcher{sys};
+  watcher->monitor(aut);
+  self->send(aut, atom::shutdown_v);
+  run();
+  CHECK(jobs->received == std::vector<std::pair<model::job_id, std::string>>{{j, "shutdown"}});
+  CHECK(status(aut).stopping);  // waits for the executor
+  self->send(aut, atom::cancel_v);
+  run();
+  CHECK(jobs->received ==
+        std::vector<std::pair<model::job_id, std::string>>{{j, "shutdown"}, {j, "kill"}});
+  CHECK(store.task(a).status == task_state::runnable);
+  caf::error reason = caf::make_error(ec::unspecified);
+  watcher->receive([&](caf::down_msg& dm) { reason = dm.reason; });
+  CHECK_FALSE(reason);
 }

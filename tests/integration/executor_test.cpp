@@ -6,6 +6,7 @@
 #include "sql/locks.hpp"
 #include "tests/support/env.hpp"
 #include "tests/support/test_database.hpp"
+#include "tests/support/throwaway_role.hpp"
 
 #include <catch2/catch.hpp>
 #include <pqxx/pqxx>
@@ -43,26 +44,7 @@ struct execution {
   }
 };
 
-/// A role created for one test, dropped at the end (after the database that granted it
-/// anything, so declare it before the test_database).
-struct throwaway_role {
-  std::string name;
-  explicit throwaway_role(const std::string& prefix) {
-    static std::atomic<int> counter{0};
-    name = prefix + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
-    pqxx::connection c{test::server_dsn()};
-    pqxx::nontransaction n{c};
-    n.exec("CREATE ROLE " + n.quote_name(name) + " LOGIN");
-  }
-  ~throwaway_role() {
-    try {
-      pqxx::connection c{test::server_dsn()};
-      pqxx::nontransaction n{c};
-      n.exec("DROP ROLE IF EXISTS " + n.quote_name(name));
-    } catch (...) {
-    }
-  }
-};
+using test::throwaway_role;
 
 struct executor_fixture {
   test::test_database db{"executor"};

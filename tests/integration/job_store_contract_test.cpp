@@ -43,6 +43,11 @@ struct memory_fixture {
     return mem.add_task(job, command, std::move(deps), std::move(nodes), status);
   }
   void let_time_pass() { mem.set_now(mem.now() + 1000); }
+  void set_job_state(job_id job, job_state state) {
+    auto j = mem.job(job);
+    j.state = state;
+    mem.put_job(j);
+  }
 };
 
 // Seeds rows with plain SQL, as Citus's own regression tests do (citus-reference §1.6).
@@ -91,6 +96,13 @@ struct pg_fixture {
   }
 
   void let_time_pass() { std::this_thread::sleep_for(std::chrono::milliseconds(20)); }
+  void set_job_state(job_id job, job_state state) {
+    pqxx::work w{seed};
+    w.exec_params0("UPDATE steward.pg_dist_background_job SET state = $2::steward.citus_job_status "
+                   "WHERE job_id = $1",
+                   job, std::string(model::to_string(state)));
+    w.commit();
+  }
 };
 
 template <class F>
@@ -328,14 +340,42 @@ TEMPLATE_TEST_CASE("job store sets started_at and finished_at once",
   CHECK(job.started_at == started);
   CHECK(job.finished_at == ended);
 
-  // Without the flags only the state changes.
-  model::job_update plain;
-  plain.job = j;
-  plain.state = job_state::failed;
-  REQUIRE(f.store().apply({}, plain).empty());
+  // The state follows the task rows, whatever the caller expected.
+  model::job_update stale;
+  stale.job = j;
+  stale.state = job_state::running;
+  REQUIRE(f.store().apply({}, stale).empty());
   job = must_load_job(f, j);
-  CHECK(job.state == job_state::failed);
+  CHECK(job.state == job_state::finished);
   CHECK(job.finished_at == ended);
+}
+
+TEMPLATE_TEST_CASE("job store derives the job state from rows changed behind the caller's back",
+                   "[job_store][db]", memory_fixture, pg_fixture) {
+  TestType f;
+  auto j = f.add_job();
+  auto a = f.add_task(j, "SELECT 1");
+  auto b = f.add_task(j, "SELECT 2");
+  model::job_update running;
+  running.job = j;
+  running.state = job_state::running;
+  running.set_started_at = true;
+  auto with_pid = move(a, task_state::runnable, task_state::running);
+  with_pid.pid = 4242;
+  REQUIRE(f.store().apply({with_pid}, running).empty());
+  // A cancel the caller has not seen: b is cancelled, a is cancelling.
+  f.store().cancel_job(j);
+  // The caller ends a's attempt with what it knows (a done, b still runnable): the guard
+  // skips a, and the job stays as the cancel left it rather than "running".
+  auto skipped = f.store().apply({move(a, task_state::running, task_state::done)}, running);
+  CHECK(skipped == std::vector<task_id>{a});
+  CHECK(must_load(f, b).status == task_state::cancelled);
+  CHECK(must_load_job(f, j).state == job_state::cancelling);
+  model::job_update cancelled;
+  cancelled.job = j;
+  cancelled.state = job_state::running;  // stale again
+  REQUIRE(f.store().apply({move(a, task_state::cancelling, task_state::cancelled)}, cancelled).empty());
+  CHECK(must_load_job(f, j).state == job_state::cancelled);
 }
 
 TEMPLATE_TEST_CASE("job store lists active jobs", "[job_store][db]", memory_fixture, pg_fixture) {
@@ -350,10 +390,7 @@ TEMPLATE_TEST_CASE("job store lists active jobs", "[job_store][db]", memory_fixt
   f.add_task(all_done, "SELECT 3", {}, std::nullopt, task_state::done);
   f.add_task(all_done, "SELECT 4", {}, std::nullopt, task_state::cancelled);
   f.add_task(terminal, "SELECT 5");
-  model::job_update ju;
-  ju.job = terminal;
-  ju.state = job_state::cancelled;
-  REQUIRE(f.store().apply({}, ju).empty());
+  f.set_job_state(terminal, job_state::cancelled);
   auto root = f.add_task(blocked, "SELECT 6", {}, std::nullopt, task_state::error);
   f.add_task(blocked, "SELECT 7", {root});
 

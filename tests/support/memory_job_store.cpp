@@ -141,11 +141,17 @@ std::vector<task_id> memory_job_store::apply(const std::vector<model::task_updat
       t.message = *u.message;
   }
   if (job) {
+    // As the database store: the state follows the task rows.
     auto& j = jobs_.at(job->job);
-    j.state = job->state;
-    if (job->set_started_at && !j.started_at)
+    std::vector<task_state> states;
+    for (const auto& [tid, t] : tasks_)
+      if (t.job == job->job)
+        states.push_back(t.status);
+    j.state = model::derive_job_state(states);
+    auto ts = model::timestamps_for(j.state, j.started_at.has_value(), j.finished_at.has_value());
+    if (ts.set_started_at)
       j.started_at = now_;
-    if (job->set_finished_at && !j.finished_at)
+    if (ts.set_finished_at)
       j.finished_at = now_;
   }
   return skipped;
@@ -165,6 +171,17 @@ std::vector<job_id> memory_job_store::active_jobs() {
       out.push_back(id);
   }
   return out;
+}
+
+void memory_job_store::stop_backend(task_id task, std::int32_t pid) {
+  std::lock_guard lock{mutex_};
+  enter();
+  stopped_.emplace_back(task, pid);
+}
+
+std::vector<std::pair<task_id, std::int32_t>> memory_job_store::stopped_backends() const {
+  std::lock_guard lock{mutex_};
+  return stopped_;
 }
 
 void memory_job_store::cancel_job(job_id id) {

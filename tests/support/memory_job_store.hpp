@@ -32,6 +32,7 @@ public:
                                     const std::optional<model::job_update>& job) override;
   std::vector<model::job_id> active_jobs() override;
   void cancel_job(model::job_id job) override;
+  void stop_backend(model::task_id task, std::int32_t pid) override;
 
   // --- setting up and inspecting the catalog (test helpers)
 
@@ -67,6 +68,8 @@ public:
   void hold_task_lock(model::task_id task, std::int32_t pid);
   /// Pids reset_orphaned_tasks terminated, in order.
   std::vector<std::int32_t> terminated_backends() const;
+  /// (task, pid) pairs stop_backend was asked for, in order.
+  std::vector<std::pair<model::task_id, std::int32_t>> stopped_backends() const;
   /// Pids cancel_job sent pg_cancel_backend to, in order.
   std::vector<std::int32_t> cancelled_backends() const;
 
@@ -93,6 +96,7 @@ private:
   std::map<model::task_id, std::int32_t> task_locks_;
   std::vector<std::int32_t> terminated_;
   std::vector<std::int32_t> cancelled_;
+  std::vector<std::pair<model::task_id, std::int32_t>> stopped_;
   int failures_left_ = 0;
   sql::errc failure_code_ = sql::errc::unavailable;
   std::size_t calls_ = 0;
