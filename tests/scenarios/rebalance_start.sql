@@ -59,6 +59,7 @@ SELECT citus_rebalance_start(shard_transfer_mode => 'block_writes');
 SELECT rebalance_table_shards(shard_transfer_mode => 'block_writes');
 
 -- another role: may not start (it owns no table) nor stop it
+DROP ROLE IF EXISTS rebalance_stranger;
 CREATE ROLE rebalance_stranger;
 SET ROLE rebalance_stranger;
 SELECT citus_rebalance_stop();
@@ -94,3 +95,4 @@ SELECT fake_node('a') AS a, fake_node('b') AS b \gset
 SELECT fake_table('g1', 4, 1, ARRAY[:a, :b]);
 SELECT citus_rebalance_start();
 SELECT count(*) AS jobs FROM pg_dist_background_job;
+DROP ROLE rebalance_stranger;
