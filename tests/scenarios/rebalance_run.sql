@@ -81,4 +81,16 @@ SET steward.rebalancer_by_disk_size_base_cost = 0;
 SELECT table_name, shardid, shard_size > 1000000 AS big, sourceport, targetport
   FROM get_rebalance_table_shards_plan('skewed', rebalance_strategy => 'by_disk_size');
 RESET steward.rebalancer_by_disk_size_base_cost;
+
+-- in the foreground: rebalance_table_shards moves in this session, citus_drain_node
+-- empties a node and marks it
+SELECT citus_set_default_rebalance_strategy('by_shard_count');
+SELECT rebalance_table_shards('items', shard_transfer_mode => 'block_writes');
+SELECT nodeport, count(*) FROM citus_shards WHERE table_name = 'items'::regclass GROUP BY 1 ORDER BY 1;
+SELECT citus_drain_node('127.0.0.1', :worker_3_port, 'block_writes');
+SELECT nodeport, count(*) FROM citus_shards WHERE citus_table_type = 'distributed' GROUP BY 1 ORDER BY 1;
+SELECT shouldhaveshards FROM pg_dist_node WHERE nodeport = :worker_3_port;
+SELECT table_summary('items') = :'items_before' AS items_intact,
+       table_summary('orders') = :'orders_before' AS orders_intact;
+SELECT sum(row_count) AS skewed_rows FROM placement_rows('skewed');
 \! ./daemon stop

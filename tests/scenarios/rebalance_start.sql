@@ -33,6 +33,12 @@ SELECT citus_rebalance_start(shard_transfer_mode => NULL);
 SELECT citus_rebalance_start(parallel_transfer_reference_tables => NULL);
 SELECT citus_rebalance_start(parallel_transfer_colocated_shards => NULL);
 SELECT citus_rebalance_start(rebalance_strategy => 'nonexistent');
+-- a move in progress elsewhere holds its colocation group's lock
+SELECT steward.dblink_connect('locker', steward.coordinator_conninfo());
+SELECT * FROM steward.dblink('locker', 'SELECT pg_advisory_lock(1398230358, 2)::text') AS t(locked text);
+SELECT citus_rebalance_start(shard_transfer_mode => 'block_writes');
+SELECT citus_rebalance_start(drain_only => true, shard_transfer_mode => 'block_writes');
+SELECT steward.dblink_disconnect('locker');
 -- auto needs a replica identity on every moved table
 SELECT citus_rebalance_start();
 
