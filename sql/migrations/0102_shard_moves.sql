@@ -21,6 +21,8 @@
 -- Testing aid: with the setting steward.move_pause_at = '<phase>', a move waits on
 -- entering that phase until it can take the shared advisory lock (1398230096, 1)
 -- ('SWPA'), so a test that holds that lock exclusively can act in a known phase.
+-- 'Switching Metadata' is one more such point: the old placements are unwritable
+-- already, the metadata not yet switched.
 
 CREATE TABLE steward.shard_move_progress (
   operation_id bigint NOT NULL,
@@ -39,6 +41,16 @@ CREATE TABLE steward.shard_move_progress (
 );
 GRANT SELECT ON steward.shard_move_progress TO PUBLIC;
 
+CREATE FUNCTION steward.move_pause_point(point text) RETURNS void
+  LANGUAGE plpgsql
+  AS $fn$
+BEGIN
+  IF current_setting('steward.move_pause_at', true) = point THEN
+    PERFORM pg_advisory_xact_lock_shared(1398230096, 1);
+  END IF;
+END
+$fn$;
+
 CREATE FUNCTION steward.move_phase(operation_id bigint, phase text) RETURNS void
   LANGUAGE plpgsql
   AS $fn$
@@ -46,9 +58,7 @@ BEGIN
   PERFORM steward.autonomous(format(
     'UPDATE steward.shard_move_progress SET status = %L, progress = %s WHERE operation_id = %s',
     phase, CASE WHEN phase = 'Completed' THEN 2 ELSE 1 END, operation_id));
-  IF current_setting('steward.move_pause_at', true) = phase THEN
-    PERFORM pg_advisory_xact_lock_shared(1398230096, 1);
-  END IF;
+  PERFORM steward.move_pause_point(phase);
 END
 $fn$;
 
@@ -81,6 +91,32 @@ BEGIN
     PERFORM pg_sleep(delay);
     delay := least(delay * 2, 0.05);
   END LOOP;
+END
+$fn$;
+
+-- Copies the rows of a shard table into the same (empty) table on the target: the
+-- target pulls them from the source through a cursor, in batches.
+CREATE FUNCTION steward.copy_shard_rows(target_conn text, source_conninfo text, shard text, relid regclass)
+  RETURNS void
+  LANGUAGE plpgsql
+  AS $fn$
+BEGIN
+  PERFORM steward.remote_run(target_conn, format($r$
+DO $d$
+DECLARE
+  n bigint;
+BEGIN
+  PERFORM steward.dblink_connect('steward_move_copy', %1$L);
+  PERFORM steward.dblink_open('steward_move_copy', 'shard', %2$L);
+  LOOP
+    INSERT INTO %3$s SELECT * FROM steward.dblink_fetch('steward_move_copy', 'shard', 50000) AS t(%4$s);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    EXIT WHEN n = 0;
+  END LOOP;
+  PERFORM steward.dblink_disconnect('steward_move_copy');
+END
+$d$$r$, source_conninfo || ' application_name=steward', format('SELECT * FROM %s', shard),
+        shard, steward.column_definitions(relid)));
 END
 $fn$;
 
@@ -159,22 +195,7 @@ BEGIN
     PERFORM steward.remote_run(src, 'BEGIN');
     PERFORM steward.remote_run(src, format('LOCK TABLE %s IN EXCLUSIVE MODE', name_list));
     FOR i IN 1 .. array_length(shard_ids, 1) LOOP
-      PERFORM steward.remote_run(tgt, format($r$
-DO $d$
-DECLARE
-  n bigint;
-BEGIN
-  PERFORM steward.dblink_connect('steward_move_copy', %1$L);
-  PERFORM steward.dblink_open('steward_move_copy', 'shard', %2$L);
-  LOOP
-    INSERT INTO %3$s SELECT * FROM steward.dblink_fetch('steward_move_copy', 'shard', 50000) AS t(%4$s);
-    GET DIAGNOSTICS n = ROW_COUNT;
-    EXIT WHEN n = 0;
-  END LOOP;
-  PERFORM steward.dblink_disconnect('steward_move_copy');
-END
-$d$$r$, source_conninfo || ' application_name=steward', format('SELECT * FROM %s', names[i]),
-        names[i], steward.column_definitions(rels[i])));
+      PERFORM steward.copy_shard_rows(tgt, source_conninfo, names[i], rels[i]);
     END LOOP;
   END IF;
 
@@ -202,6 +223,7 @@ $d$$r$, source_conninfo || ' application_name=steward', format('SELECT * FROM %s
       'FOR EACH STATEMENT EXECUTE FUNCTION steward.reject_write()', names[i]));
   END LOOP;
   PERFORM steward.remote_run(src, 'COMMIT');
+  PERFORM steward.move_pause_point('Switching Metadata');
 
   UPDATE steward.pg_dist_placement p SET groupid = target.groupid
    WHERE p.shardid = ANY (shard_ids) AND p.groupid = source.groupid;
@@ -443,3 +465,24 @@ BEGIN
   PERFORM steward.remote_close_all();
 END
 $fn$;
+
+-- citus_job_status shows the progress of running moves (0007 left this empty).
+CREATE OR REPLACE FUNCTION steward.rebalance_progress_by_session()
+  RETURNS TABLE (sessionid integer,
+                 source_shard_size bigint,
+                 target_shard_size bigint,
+                 status text,
+                 sourcename text,
+                 sourceport integer,
+                 targetname text,
+                 targetport integer,
+                 source_lsn pg_lsn,
+                 target_lsn pg_lsn)
+  LANGUAGE sql VOLATILE
+  AS $$
+  SELECT p.sessionid, sum(p.source_shard_size)::bigint, sum(p.target_shard_size)::bigint,
+         min(p.status), min(p.sourcename), min(p.sourceport), min(p.targetname), min(p.targetport),
+         max(p.source_lsn), min(p.target_lsn)
+    FROM steward.get_rebalance_progress() p
+   GROUP BY p.sessionid
+  $$;
