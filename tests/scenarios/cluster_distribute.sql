@@ -119,3 +119,8 @@ SELECT * FROM pg_dist_cleanup;
 SELECT node, (SELECT string_agg(t, ' ') FROM regexp_split_to_table(shard_tables, ' ') t WHERE t LIKE 'broken%') AS broken_tables,
        slots, publications, subscriptions FROM worker_objects();
 CALL citus_cleanup_orphaned_resources();
+
+-- sizes per placement and the active workers
+SELECT count(*) AS placements, count(DISTINCT shard_id) AS shards, bool_and(size > 0) AS all_sized
+  FROM citus_shard_sizes();
+SELECT * FROM citus_get_active_worker_nodes();
