@@ -438,19 +438,31 @@ BEGIN
 END
 $fn$;
 
--- Runs fn-like work with Steward's failure handling: on error or cancel the remote
--- objects recorded for the operation are dropped at once.
+-- Failure handling of an operation: after an error or a cancel, the remote objects
+-- recorded for the operation are dropped at once. A canceller may repeat its cancel
+-- while it waits (the executor does every 250 ms, and citus_job_cancel signals too):
+-- a cancel that hits the cleanup restarts it, so that it still completes (what it
+-- cannot do is left to citus_cleanup_orphaned_resources).
 CREATE FUNCTION steward.fail_operation(operation_id bigint) RETURNS void
   LANGUAGE plpgsql
   AS $fn$
+DECLARE
+  attempt integer;
 BEGIN
-  PERFORM steward.remote_close_all();
-  BEGIN
-    PERFORM steward.cleanup_resources(operation_id, true);
-  EXCEPTION WHEN OTHERS THEN
-    RAISE WARNING 'could not clean up after the failed operation %: %', operation_id, SQLERRM;
-  END;
-  PERFORM steward.remote_close_all();
+  FOR attempt IN 1 .. 20 LOOP
+    BEGIN
+      PERFORM steward.remote_close_all();
+      PERFORM steward.cleanup_resources(operation_id, true);
+      PERFORM steward.remote_close_all();
+      RETURN;
+    EXCEPTION
+      WHEN query_canceled THEN
+        NULL;
+      WHEN OTHERS THEN
+        RAISE WARNING 'could not clean up after the failed operation %: %', operation_id, SQLERRM;
+        RETURN;
+    END;
+  END LOOP;
 END
 $fn$;
 

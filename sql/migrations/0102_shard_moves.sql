@@ -63,6 +63,9 @@ END
 $fn$;
 
 -- Waits until the subscription on the target has applied the source's WAL up to lsn.
+-- The callers take lsn from pg_current_wal_insert_lsn(): with asynchronous commit a
+-- committed transaction's commit record may lie beyond pg_current_wal_lsn() (the write
+-- position), and waiting only up to there would switch before it is applied.
 CREATE FUNCTION steward.wait_for_subscription_lsn(target_conn text, source_conn text,
                                                   subscription text, slot text, lsn pg_lsn)
   RETURNS void
@@ -188,7 +191,7 @@ BEGIN
     END LOOP;
 
     PERFORM steward.move_phase(op, 'Catching Up');
-    lsn := steward.remote_run(src, 'SELECT pg_current_wal_lsn()')::pg_lsn;
+    lsn := steward.remote_run(src, 'SELECT pg_current_wal_insert_lsn()')::pg_lsn;
     PERFORM steward.wait_for_subscription_lsn(tgt, src, subscription, slot, lsn);
   ELSE
     PERFORM steward.move_phase(op, 'Copying Data');
@@ -209,7 +212,7 @@ BEGIN
     PERFORM steward.move_phase(op, 'Final Catchup');
     PERFORM steward.remote_run(src, 'BEGIN');
     PERFORM steward.remote_run(src, format('LOCK TABLE %s IN EXCLUSIVE MODE', name_list));
-    lsn := steward.remote_run(src, 'SELECT pg_current_wal_lsn()')::pg_lsn;
+    lsn := steward.remote_run(src, 'SELECT pg_current_wal_insert_lsn()')::pg_lsn;
     PERFORM steward.wait_for_subscription_lsn(tgt, steward.node_connection(source.nodeid),
                                               subscription, slot, lsn);
   END IF;
