@@ -112,14 +112,15 @@ BEGIN
   PERFORM steward.dblink_connect('steward_move_copy', %1$L);
   PERFORM steward.dblink_open('steward_move_copy', 'shard', %2$L);
   LOOP
-    INSERT INTO %3$s SELECT * FROM steward.dblink_fetch('steward_move_copy', 'shard', 50000) AS t(%4$s);
+    INSERT INTO %3$s (%5$s) SELECT * FROM steward.dblink_fetch('steward_move_copy', 'shard', 50000) AS t(%4$s);
     GET DIAGNOSTICS n = ROW_COUNT;
     EXIT WHEN n = 0;
   END LOOP;
   PERFORM steward.dblink_disconnect('steward_move_copy');
 END
-$d$$r$, source_conninfo || ' application_name=steward', format('SELECT * FROM %s', shard),
-        shard, steward.column_definitions(relid)));
+$d$$r$, source_conninfo || ' application_name=steward',
+        format('SELECT %s FROM %s', steward.column_names(relid), shard),
+        shard, steward.column_definitions(relid), steward.column_names(relid)));
 END
 $fn$;
 

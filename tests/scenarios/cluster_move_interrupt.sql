@@ -129,6 +129,18 @@ SELECT pg_advisory_unlock(1398230096, 1);
 SELECT * FROM dblink_get_result('mover') AS r(result text);
 SELECT dblink_disconnect('mover');
 
+-- moves whose transaction rolls back after they returned: cleanup undoes their remote work
+BEGIN;
+SELECT citus_move_shard_placement(102008, 1, 2, 'block_writes');
+ROLLBACK;
+BEGIN;
+SELECT citus_move_shard_placement(102008, 1, 3, 'force_logical');
+ROLLBACK;
+SELECT object_type, node_group_id, policy_type FROM pg_dist_cleanup ORDER BY record_id;
+CALL citus_cleanup_orphaned_resources();
+SELECT on_node(1, 'INSERT INTO items_102008 VALUES (-1, ''writable'')'),
+       on_node(1, 'DELETE FROM items_102008 WHERE id = -1');
+
 CALL citus_cleanup_orphaned_resources();
 SELECT shardid, count(*) AS placements FROM pg_dist_placement GROUP BY 1 HAVING count(*) <> 1;
 SELECT * FROM consistent();
