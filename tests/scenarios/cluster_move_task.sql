@@ -28,6 +28,10 @@ SELECT state, t->>'state' AS task_state, t->>'phase' AS phase, t->'hosts' AS hos
 SELECT citus_job_cancel(:job);
 SELECT pg_advisory_unlock(1398230096, 1);
 SELECT citus_job_wait(:job);
+-- the job is cancelled at once; the executor's backend is still cleaning up: wait for it
+SELECT wait_until(format($$SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity
+                                              WHERE application_name = 'steward executor job=%s task=%s')$$,
+                         :job, (SELECT task_id FROM pg_dist_background_task WHERE job_id = :job))) AS executor_done;
 SELECT state FROM citus_job_status(:job);
 SELECT status FROM pg_dist_background_task WHERE job_id = :job;
 SELECT s.shardid, p.groupid FROM pg_dist_shard s JOIN pg_dist_placement p USING (shardid) ORDER BY 1;
