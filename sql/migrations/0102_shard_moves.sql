@@ -332,7 +332,12 @@ BEGIN
   END IF;
   IF NOT target.isactive THEN
     RAISE EXCEPTION 'Moving shards to a non-active node is not supported'
-      USING HINT = format('Activate the target node using SELECT citus_activate_node(%L, %s);',
+      USING HINT = format('Activate the target node via SELECT citus_activate_node(%L, %s);',
+                          target.nodename, target.nodeport);
+  END IF;
+  IF NOT target.shouldhaveshards THEN
+    RAISE EXCEPTION 'Moving shards to a node that shouldn''t have a shard is not allowed'
+      USING HINT = format('Allow shards on the target node via SELECT * FROM citus_set_node_property(%L, %s, ''shouldhaveshards'', true);',
                           target.nodename, target.nodeport);
   END IF;
   -- every node must hold the reference tables first
@@ -396,11 +401,19 @@ CREATE FUNCTION steward.citus_move_shard_placement(shard_id bigint,
   RETURNS void
   LANGUAGE plpgsql
   AS $fn$
+DECLARE
+  target_id integer;
 BEGIN
+  SELECT n.nodeid INTO target_id FROM steward.pg_dist_node n
+   WHERE n.nodename = target_node_name AND n.nodeport = target_node_port;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'Moving shards to a non-existing node is not supported'
+      USING HINT = format('Add the target node via SELECT citus_add_node(%L, %s);',
+                          target_node_name, target_node_port);
+  END IF;
   PERFORM steward.citus_move_shard_placement(shard_id,
                                              (steward.find_node(source_node_name, source_node_port)).nodeid,
-                                             (steward.find_node(target_node_name, target_node_port)).nodeid,
-                                             shard_transfer_mode);
+                                             target_id, shard_transfer_mode);
 END
 $fn$;
 

@@ -76,6 +76,11 @@ SELECT citus_move_shard_placement(102008, 1, 1);
 SELECT citus_move_shard_placement(102009, 1, 3);
 SELECT citus_move_shard_placement(102009, 2, 3, NULL);
 SELECT citus_move_shard_placement(102008, '127.0.0.1', 1, '127.0.0.1', :worker_2_port);
+SELECT citus_move_shard_placement(102008, '127.0.0.1', :worker_1_port, '127.0.0.1', 1);
+-- only to active nodes that should have shards
+SELECT citus_set_node_property('127.0.0.1', :worker_2_port, 'shouldhaveshards', false);
+SELECT citus_move_shard_placement(102008, 1, 2);
+SELECT citus_set_node_property('127.0.0.1', :worker_2_port, 'shouldhaveshards', true);
 -- a table without replica identity cannot move with logical replication in auto mode
 SELECT create_distributed_table('logs', 'item_id', colocate_with => 'items');
 SELECT table_summary('logs') AS logs_before \gset
