@@ -177,7 +177,13 @@ BEGIN
   IF conn = ANY (coalesce(steward.dblink_get_connections(), '{}')) THEN
     RETURN conn;
   END IF;
-  PERFORM steward.dblink_connect(conn, conninfo || ' application_name=steward');
+  BEGIN
+    PERFORM steward.dblink_connect(conn, conninfo || ' application_name=steward');
+  EXCEPTION WHEN SQLSTATE '2F003' THEN   -- dblink: a non-superuser without a password
+    RAISE EXCEPTION 'only superusers can run cluster operations'
+      USING ERRCODE = 'insufficient_privilege', DETAIL = SQLERRM,
+            HINT = 'Steward reaches the nodes through dblink without a password, which PostgreSQL allows only to superusers.';
+  END;
   -- a remote backend notices within a second that this session has gone
   PERFORM steward.dblink_exec(conn, 'SET client_connection_check_interval = 1000');
   RETURN conn;

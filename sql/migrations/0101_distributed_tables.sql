@@ -70,12 +70,20 @@ SELECT a.attname::text FROM pg_attribute a
  WHERE a.attrelid = table_name AND a.attnum = substring(column_var_text from ':varattno (\d+)')::int
 $fn$;
 
--- The column list "a integer, b text" of a table's visible columns (for dblink).
+-- The column list "a integer, b text" of a table's stored, not generated columns (for
+-- dblink), and the same columns' names "a, b" (for INSERT and SELECT).
 CREATE FUNCTION steward.column_definitions(relid regclass) RETURNS text
   LANGUAGE sql STABLE STRICT
   AS $fn$
 SELECT string_agg(format('%I %s', attname, format_type(atttypid, atttypmod)), ', ' ORDER BY attnum)
-  FROM pg_attribute WHERE attrelid = relid AND attnum > 0 AND NOT attisdropped
+  FROM pg_attribute WHERE attrelid = relid AND attnum > 0 AND NOT attisdropped AND attgenerated = ''
+$fn$;
+
+CREATE FUNCTION steward.column_names(relid regclass) RETURNS text
+  LANGUAGE sql STABLE STRICT
+  AS $fn$
+SELECT string_agg(format('%I', attname), ', ' ORDER BY attnum)
+  FROM pg_attribute WHERE attrelid = relid AND attnum > 0 AND NOT attisdropped AND attgenerated = ''
 $fn$;
 
 -- The statements that create a shard table with the columns of relid (defaults that
@@ -89,13 +97,14 @@ SELECT ARRAY[format('CREATE SCHEMA IF NOT EXISTS %I', n.nspname),
                                  || CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation
                                          THEN ' COLLATE ' || a.attcollation::regcollation::text ELSE '' END
                                  || CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END
-                                 || coalesce(CASE WHEN pg_get_expr(d.adbin, d.adrelid) NOT LIKE '%nextval(%'
+                                 || coalesce(CASE WHEN a.attgenerated = 's'
+                                                  THEN ' GENERATED ALWAYS AS (' || pg_get_expr(d.adbin, d.adrelid) || ') STORED'
+                                                  WHEN pg_get_expr(d.adbin, d.adrelid) NOT LIKE '%nextval(%'
                                                   THEN ' DEFAULT ' || pg_get_expr(d.adbin, d.adrelid) END, ''),
                                  ', ' ORDER BY a.attnum)
                  FROM pg_attribute a
                  JOIN pg_type t ON t.oid = a.atttypid
                  LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-                                       AND a.attgenerated = ''
                 WHERE a.attrelid = relid AND a.attnum > 0 AND NOT a.attisdropped))]
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE c.oid = relid
@@ -426,7 +435,8 @@ BEGIN
         relid, CASE WHEN hash_expr IS NULL THEN 'true'
                     ELSE format('%s BETWEEN %s AND %s', hash_expr, mins[i], maxs[i]) END)
     LOOP
-      PERFORM steward.remote_run(conn, format('INSERT INTO %1$s SELECT * FROM unnest(%2$L::%1$s[])', shard, lit));
+      PERFORM steward.remote_run(conn, format('INSERT INTO %1$s (%3$s) SELECT %3$s FROM unnest(%2$L::%1$s[])',
+                                              shard, lit, steward.column_names(relid)));
     END LOOP;
     PERFORM steward.remote_run_all(conn, steward.shard_index_ddl(relid, shard_ids[i], 'all'));
   END LOOP;
@@ -438,19 +448,31 @@ BEGIN
 END
 $fn$;
 
--- Runs fn-like work with Steward's failure handling: on error or cancel the remote
--- objects recorded for the operation are dropped at once.
+-- Failure handling of an operation: after an error or a cancel, the remote objects
+-- recorded for the operation are dropped at once. A canceller may repeat its cancel
+-- while it waits (the executor does every 250 ms, and citus_job_cancel signals too):
+-- a cancel that hits the cleanup restarts it, so that it still completes (what it
+-- cannot do is left to citus_cleanup_orphaned_resources).
 CREATE FUNCTION steward.fail_operation(operation_id bigint) RETURNS void
   LANGUAGE plpgsql
   AS $fn$
+DECLARE
+  attempt integer;
 BEGIN
-  PERFORM steward.remote_close_all();
-  BEGIN
-    PERFORM steward.cleanup_resources(operation_id, true);
-  EXCEPTION WHEN OTHERS THEN
-    RAISE WARNING 'could not clean up after the failed operation %: %', operation_id, SQLERRM;
-  END;
-  PERFORM steward.remote_close_all();
+  FOR attempt IN 1 .. 20 LOOP
+    BEGIN
+      PERFORM steward.remote_close_all();
+      PERFORM steward.cleanup_resources(operation_id, true);
+      PERFORM steward.remote_close_all();
+      RETURN;
+    EXCEPTION
+      WHEN query_canceled THEN
+        NULL;
+      WHEN OTHERS THEN
+        RAISE WARNING 'could not clean up after the failed operation %: %', operation_id, SQLERRM;
+        RETURN;
+    END;
+  END LOOP;
 END
 $fn$;
 

@@ -21,6 +21,8 @@
 -- Testing aid: with the setting steward.move_pause_at = '<phase>', a move waits on
 -- entering that phase until it can take the shared advisory lock (1398230096, 1)
 -- ('SWPA'), so a test that holds that lock exclusively can act in a known phase.
+-- 'Switching Metadata' is one more such point: the old placements are unwritable
+-- already, the metadata not yet switched.
 
 CREATE TABLE steward.shard_move_progress (
   operation_id bigint NOT NULL,
@@ -39,6 +41,16 @@ CREATE TABLE steward.shard_move_progress (
 );
 GRANT SELECT ON steward.shard_move_progress TO PUBLIC;
 
+CREATE FUNCTION steward.move_pause_point(point text) RETURNS void
+  LANGUAGE plpgsql
+  AS $fn$
+BEGIN
+  IF current_setting('steward.move_pause_at', true) = point THEN
+    PERFORM pg_advisory_xact_lock_shared(1398230096, 1);
+  END IF;
+END
+$fn$;
+
 CREATE FUNCTION steward.move_phase(operation_id bigint, phase text) RETURNS void
   LANGUAGE plpgsql
   AS $fn$
@@ -46,13 +58,14 @@ BEGIN
   PERFORM steward.autonomous(format(
     'UPDATE steward.shard_move_progress SET status = %L, progress = %s WHERE operation_id = %s',
     phase, CASE WHEN phase = 'Completed' THEN 2 ELSE 1 END, operation_id));
-  IF current_setting('steward.move_pause_at', true) = phase THEN
-    PERFORM pg_advisory_xact_lock_shared(1398230096, 1);
-  END IF;
+  PERFORM steward.move_pause_point(phase);
 END
 $fn$;
 
 -- Waits until the subscription on the target has applied the source's WAL up to lsn.
+-- The callers take lsn from pg_current_wal_insert_lsn(): with asynchronous commit a
+-- committed transaction's commit record may lie beyond pg_current_wal_lsn() (the write
+-- position), and waiting only up to there would switch before it is applied.
 CREATE FUNCTION steward.wait_for_subscription_lsn(target_conn text, source_conn text,
                                                   subscription text, slot text, lsn pg_lsn)
   RETURNS void
@@ -81,6 +94,33 @@ BEGIN
     PERFORM pg_sleep(delay);
     delay := least(delay * 2, 0.05);
   END LOOP;
+END
+$fn$;
+
+-- Copies the rows of a shard table into the same (empty) table on the target: the
+-- target pulls them from the source through a cursor, in batches.
+CREATE FUNCTION steward.copy_shard_rows(target_conn text, source_conninfo text, shard text, relid regclass)
+  RETURNS void
+  LANGUAGE plpgsql
+  AS $fn$
+BEGIN
+  PERFORM steward.remote_run(target_conn, format($r$
+DO $d$
+DECLARE
+  n bigint;
+BEGIN
+  PERFORM steward.dblink_connect('steward_move_copy', %1$L);
+  PERFORM steward.dblink_open('steward_move_copy', 'shard', %2$L);
+  LOOP
+    INSERT INTO %3$s (%5$s) SELECT * FROM steward.dblink_fetch('steward_move_copy', 'shard', 50000) AS t(%4$s);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    EXIT WHEN n = 0;
+  END LOOP;
+  PERFORM steward.dblink_disconnect('steward_move_copy');
+END
+$d$$r$, source_conninfo || ' application_name=steward',
+        format('SELECT %s FROM %s', steward.column_names(relid), shard),
+        shard, steward.column_definitions(relid), steward.column_names(relid)));
 END
 $fn$;
 
@@ -152,29 +192,14 @@ BEGIN
     END LOOP;
 
     PERFORM steward.move_phase(op, 'Catching Up');
-    lsn := steward.remote_run(src, 'SELECT pg_current_wal_lsn()')::pg_lsn;
+    lsn := steward.remote_run(src, 'SELECT pg_current_wal_insert_lsn()')::pg_lsn;
     PERFORM steward.wait_for_subscription_lsn(tgt, src, subscription, slot, lsn);
   ELSE
     PERFORM steward.move_phase(op, 'Copying Data');
     PERFORM steward.remote_run(src, 'BEGIN');
     PERFORM steward.remote_run(src, format('LOCK TABLE %s IN EXCLUSIVE MODE', name_list));
     FOR i IN 1 .. array_length(shard_ids, 1) LOOP
-      PERFORM steward.remote_run(tgt, format($r$
-DO $d$
-DECLARE
-  n bigint;
-BEGIN
-  PERFORM steward.dblink_connect('steward_move_copy', %1$L);
-  PERFORM steward.dblink_open('steward_move_copy', 'shard', %2$L);
-  LOOP
-    INSERT INTO %3$s SELECT * FROM steward.dblink_fetch('steward_move_copy', 'shard', 50000) AS t(%4$s);
-    GET DIAGNOSTICS n = ROW_COUNT;
-    EXIT WHEN n = 0;
-  END LOOP;
-  PERFORM steward.dblink_disconnect('steward_move_copy');
-END
-$d$$r$, source_conninfo || ' application_name=steward', format('SELECT * FROM %s', names[i]),
-        names[i], steward.column_definitions(rels[i])));
+      PERFORM steward.copy_shard_rows(tgt, source_conninfo, names[i], rels[i]);
     END LOOP;
   END IF;
 
@@ -188,7 +213,7 @@ $d$$r$, source_conninfo || ' application_name=steward', format('SELECT * FROM %s
     PERFORM steward.move_phase(op, 'Final Catchup');
     PERFORM steward.remote_run(src, 'BEGIN');
     PERFORM steward.remote_run(src, format('LOCK TABLE %s IN EXCLUSIVE MODE', name_list));
-    lsn := steward.remote_run(src, 'SELECT pg_current_wal_lsn()')::pg_lsn;
+    lsn := steward.remote_run(src, 'SELECT pg_current_wal_insert_lsn()')::pg_lsn;
     PERFORM steward.wait_for_subscription_lsn(tgt, steward.node_connection(source.nodeid),
                                               subscription, slot, lsn);
   END IF;
@@ -202,6 +227,7 @@ $d$$r$, source_conninfo || ' application_name=steward', format('SELECT * FROM %s
       'FOR EACH STATEMENT EXECUTE FUNCTION steward.reject_write()', names[i]));
   END LOOP;
   PERFORM steward.remote_run(src, 'COMMIT');
+  PERFORM steward.move_pause_point('Switching Metadata');
 
   UPDATE steward.pg_dist_placement p SET groupid = target.groupid
    WHERE p.shardid = ANY (shard_ids) AND p.groupid = source.groupid;
@@ -306,7 +332,12 @@ BEGIN
   END IF;
   IF NOT target.isactive THEN
     RAISE EXCEPTION 'Moving shards to a non-active node is not supported'
-      USING HINT = format('Activate the target node using SELECT citus_activate_node(%L, %s);',
+      USING HINT = format('Activate the target node via SELECT citus_activate_node(%L, %s);',
+                          target.nodename, target.nodeport);
+  END IF;
+  IF NOT target.shouldhaveshards THEN
+    RAISE EXCEPTION 'Moving shards to a node that shouldn''t have a shard is not allowed'
+      USING HINT = format('Allow shards on the target node via SELECT * FROM citus_set_node_property(%L, %s, ''shouldhaveshards'', true);',
                           target.nodename, target.nodeport);
   END IF;
   -- every node must hold the reference tables first
@@ -370,11 +401,19 @@ CREATE FUNCTION steward.citus_move_shard_placement(shard_id bigint,
   RETURNS void
   LANGUAGE plpgsql
   AS $fn$
+DECLARE
+  target_id integer;
 BEGIN
+  SELECT n.nodeid INTO target_id FROM steward.pg_dist_node n
+   WHERE n.nodename = target_node_name AND n.nodeport = target_node_port;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'Moving shards to a non-existing node is not supported'
+      USING HINT = format('Add the target node via SELECT citus_add_node(%L, %s);',
+                          target_node_name, target_node_port);
+  END IF;
   PERFORM steward.citus_move_shard_placement(shard_id,
                                              (steward.find_node(source_node_name, source_node_port)).nodeid,
-                                             (steward.find_node(target_node_name, target_node_port)).nodeid,
-                                             shard_transfer_mode);
+                                             target_id, shard_transfer_mode);
 END
 $fn$;
 
@@ -443,3 +482,24 @@ BEGIN
   PERFORM steward.remote_close_all();
 END
 $fn$;
+
+-- citus_job_status shows the progress of running moves (0007 left this empty).
+CREATE OR REPLACE FUNCTION steward.rebalance_progress_by_session()
+  RETURNS TABLE (sessionid integer,
+                 source_shard_size bigint,
+                 target_shard_size bigint,
+                 status text,
+                 sourcename text,
+                 sourceport integer,
+                 targetname text,
+                 targetport integer,
+                 source_lsn pg_lsn,
+                 target_lsn pg_lsn)
+  LANGUAGE sql VOLATILE
+  AS $$
+  SELECT p.sessionid, sum(p.source_shard_size)::bigint, sum(p.target_shard_size)::bigint,
+         min(p.status), min(p.sourcename), min(p.sourceport), min(p.targetname), min(p.targetport),
+         max(p.source_lsn), min(p.target_lsn)
+    FROM steward.get_rebalance_progress() p
+   GROUP BY p.sessionid
+  $$;

@@ -14,6 +14,14 @@
 -- once for all its shard sizes) instead of once per shard; custom functions are called
 -- per shard, node, or (shard, node).
 
+-- A number as C's %g prints it (6 significant digits, no trailing zeros), for messages.
+CREATE FUNCTION steward.format_g(x float8) RETURNS text
+  LANGUAGE sql IMMUTABLE STRICT
+  AS $fn$
+SELECT CASE WHEN x = 0 THEN '0'
+            ELSE trim_scale(round(x::numeric, greatest(0, 5 - floor(log(abs(x::numeric)))::integer)))::text END
+$fn$;
+
 -- Total cost per node index (1..n) of the placements of balancing group g, from the
 -- working tables of plan_rebalance.
 CREATE FUNCTION steward.plan_node_costs(g integer, n integer) RETURNS float8[]
@@ -354,7 +362,7 @@ BEGIN
                     RAISE NOTICE 'Ignoring move of shard % from %:% to %:%, because the move only brings a small improvement relative to the shard its size',
                       s_ids[i], n_name[src], n_port[src], n_name[tgt], n_port[tgt]
                       USING DETAIL = format('The balance improvement of %s is lower than the improvement_threshold of %s',
-                                            improvement::real, imp::real);
+                                            steward.format_g(improvement), steward.format_g(imp));
                   END IF;
                   i := i + 1;
                   CONTINUE;
@@ -382,10 +390,10 @@ BEGIN
   IF ignored > 0 THEN
     IF max_logged < 0 OR ignored <= max_logged THEN
       RAISE NOTICE 'Ignored % moves, all of which are shown in notices above', ignored
-        USING HINT = format('If you do want these moves to happen, try changing improvement_threshold to a lower value than what it is now (%s).', imp::real);
+        USING HINT = format('If you do want these moves to happen, try changing improvement_threshold to a lower value than what it is now (%s).', steward.format_g(imp));
     ELSE
       RAISE NOTICE 'Ignored % moves, % of which are shown in notices above', ignored, max_logged
-        USING HINT = format('If you do want these moves to happen, try changing improvement_threshold to a lower value than what it is now (%s).', imp::real);
+        USING HINT = format('If you do want these moves to happen, try changing improvement_threshold to a lower value than what it is now (%s).', steward.format_g(imp));
     END IF;
   END IF;
 

@@ -4,8 +4,8 @@
 -- citus_rebalance_start, citus_rebalance_stop, citus_rebalance_wait, citus_rebalance_status.
 --
 -- Reference-table placements are copied under a write lock on the source placement
--- (like a block_writes move) whatever the transfer mode: reference tables are small, and
--- the copy keeps the source.
+-- (like a block_writes move, and as replicate_reference_tables does) whatever the
+-- transfer mode: reference tables are small, and the copy keeps the source.
 --
 -- Advisory lock ('SWRB' = 1398231618, 0) serialises the scheduling of rebalance jobs, so
 -- that two sessions cannot both see "no rebalance running" and schedule one each.
@@ -35,22 +35,7 @@ BEGIN
     PERFORM steward.create_shard_table(tgt, op, shard.logicalrelid, shard_id, target.groupid);
     PERFORM steward.remote_run(src, 'BEGIN');
     PERFORM steward.remote_run(src, format('LOCK TABLE %s IN SHARE MODE', name));
-    PERFORM steward.remote_run(tgt, format($r$
-DO $d$
-DECLARE
-  n bigint;
-BEGIN
-  PERFORM steward.dblink_connect('steward_reference_copy', %1$L);
-  PERFORM steward.dblink_open('steward_reference_copy', 'shard', %2$L);
-  LOOP
-    INSERT INTO %3$s SELECT * FROM steward.dblink_fetch('steward_reference_copy', 'shard', 50000) AS t(%4$s);
-    GET DIAGNOSTICS n = ROW_COUNT;
-    EXIT WHEN n = 0;
-  END LOOP;
-  PERFORM steward.dblink_disconnect('steward_reference_copy');
-END
-$d$$r$, steward.node_conninfo(source.nodeid) || ' application_name=steward', format('SELECT * FROM %s', name),
-      name, steward.column_definitions(shard.logicalrelid)));
+    PERFORM steward.copy_shard_rows(tgt, steward.node_conninfo(source.nodeid), name, shard.logicalrelid);
     PERFORM steward.remote_run_all(tgt, steward.shard_index_ddl(shard.logicalrelid, shard_id, 'all'));
     PERFORM steward.remote_run(src, 'COMMIT');
     INSERT INTO steward.pg_dist_placement (shardid, shardstate, shardlength, groupid)
@@ -105,31 +90,6 @@ BEGIN
               DETAIL = 'UPDATE and DELETE commands on the shard will error out during logical replication unless there is a REPLICA IDENTITY or PRIMARY KEY.',
               HINT = 'If you wish to continue without a replica identity set the shard_transfer_mode to ''force_logical'' or ''block_writes''.';
     END IF;
-  END LOOP;
-END
-$fn$;
-
-CREATE FUNCTION steward.replicate_reference_tables(shard_transfer_mode steward.shard_transfer_mode DEFAULT 'auto')
-  RETURNS void
-  LANGUAGE plpgsql
-  AS $fn$
-DECLARE
-  m record;
-BEGIN
-  IF shard_transfer_mode IS NULL THEN
-    RAISE EXCEPTION 'shard_transfer_mode cannot be NULL';
-  END IF;
-  IF shard_transfer_mode = 'auto' THEN
-    PERFORM steward.check_replica_identity(ARRAY(SELECT DISTINCT x.logicalrelid FROM steward.missing_reference_placements() x));
-  END IF;
-  -- one replication at a time (the reference tables' colocation group)
-  PERFORM pg_advisory_xact_lock(1398230358, coalesce((SELECT min(p.colocationid) FROM steward.pg_dist_partition p
-                                                      WHERE p.partmethod = 'n'), 0));
-  FOR m IN SELECT * FROM steward.missing_reference_placements() LOOP
-    IF m.source_node IS NULL THEN
-      RAISE EXCEPTION 'reference table "%" does not have a shard', m.logicalrelid;
-    END IF;
-    PERFORM steward.copy_reference_placement(m.shardid, m.source_node, m.target_node);
   END LOOP;
 END
 $fn$;

@@ -9,7 +9,7 @@ SELECT citus_add_node('127.0.0.1', :worker_1_port) AS node_1,
        citus_add_node('127.0.0.1', :worker_3_port) AS node_3;
 -- adding a node twice returns its id
 SELECT citus_add_node('127.0.0.1', :worker_2_port);
-SELECT nodeid, groupid, nodename, nodeport = :worker_1_port + nodeid - 1 AS port_ok, noderack, hasmetadata,
+SELECT nodeid, groupid, nodename, nodeport = (ARRAY[:worker_1_port, :worker_2_port, :worker_3_port])[nodeid] AS port_ok, noderack, hasmetadata,
        isactive, noderole, nodecluster, metadatasynced, shouldhaveshards
   FROM pg_dist_node ORDER BY nodeid;
 
@@ -119,3 +119,8 @@ SELECT * FROM pg_dist_cleanup;
 SELECT node, (SELECT string_agg(t, ' ') FROM regexp_split_to_table(shard_tables, ' ') t WHERE t LIKE 'broken%') AS broken_tables,
        slots, publications, subscriptions FROM worker_objects();
 CALL citus_cleanup_orphaned_resources();
+
+-- sizes per placement and the active workers
+SELECT count(*) AS placements, count(DISTINCT shard_id) AS shards, bool_and(size > 0) AS all_sized
+  FROM citus_shard_sizes();
+SELECT * FROM citus_get_active_worker_nodes();

@@ -76,20 +76,31 @@ SELECT citus_move_shard_placement(102008, 1, 1);
 SELECT citus_move_shard_placement(102009, 1, 3);
 SELECT citus_move_shard_placement(102009, 2, 3, NULL);
 SELECT citus_move_shard_placement(102008, '127.0.0.1', 1, '127.0.0.1', :worker_2_port);
+SELECT citus_move_shard_placement(102008, '127.0.0.1', :worker_1_port, '127.0.0.1', 1);
+-- only to active nodes that should have shards
+SELECT citus_set_node_property('127.0.0.1', :worker_2_port, 'shouldhaveshards', false);
+SELECT citus_move_shard_placement(102008, 1, 2);
+SELECT citus_set_node_property('127.0.0.1', :worker_2_port, 'shouldhaveshards', true);
 -- a table without replica identity cannot move with logical replication in auto mode
 SELECT create_distributed_table('logs', 'item_id', colocate_with => 'items');
 SELECT table_summary('logs') AS logs_before \gset
 SELECT citus_move_shard_placement(102009, 2, 3);
 SELECT citus_move_shard_placement(102009, 2, 3, 'auto');
 SELECT count(*) AS cleanup_records FROM pg_dist_cleanup;
--- but block_writes and force_logical (inserts only) can move it
+-- but block_writes and force_logical (inserts only) can move it, generated columns too
+CREATE TABLE totals (item_id integer PRIMARY KEY, qty integer, twice integer GENERATED ALWAYS AS (qty * 2) STORED);
+INSERT INTO totals (item_id, qty) SELECT g, g % 7 FROM generate_series(1, 6000) g;
+SELECT create_distributed_table('totals', 'item_id', colocate_with => 'items');
+SELECT table_summary('totals') AS totals_before \gset
 SELECT citus_move_shard_placement(102009, 2, 3, 'block_writes');
 SELECT citus_move_shard_placement(102009, 3, 1, 'force_logical');
 SELECT s.logicalrelid, s.shardid, p.groupid FROM pg_dist_shard s JOIN pg_dist_placement p USING (shardid)
  WHERE s.shardminvalue = (SELECT shardminvalue FROM pg_dist_shard WHERE shardid = 102009)
    AND s.logicalrelid <> 'other'::regclass ORDER BY 2;
 SELECT table_summary('items') = :'items_before' AS items_same, table_summary('orders') = :'orders_before' AS orders_same,
-       table_summary('logs') = :'logs_before' AS logs_same;
+       table_summary('logs') = :'logs_before' AS logs_same, table_summary('totals') = :'totals_before' AS totals_same;
+SELECT on_node(1, 'SELECT count(*) FROM totals_102021 WHERE twice IS DISTINCT FROM qty * 2') AS wrong_generated_values,
+       on_node(1, 'INSERT INTO totals_102021 (item_id, qty) VALUES (-1, 4) RETURNING twice') AS generated_on_target;
 SELECT bool_and(misplaced = 0) AS all_in_right_shards FROM placement_rows('logs');
 CALL citus_cleanup_orphaned_resources();
 SELECT * FROM worker_objects();

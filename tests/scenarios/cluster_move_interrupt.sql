@@ -62,6 +62,19 @@ SELECT * FROM consistent();
 SELECT on_node(2, 'INSERT INTO items_102008 VALUES (-1, ''still writable'')'),
        on_node(2, 'DELETE FROM items_102008 WHERE id = -1');
 
+-- block_writes killed after the old placements became unwritable, before the switch:
+-- cleanup makes them writable again (they are still the live placements)
+SELECT start_paused_move('mover', 102008, 2, 3, 'block_writes', 'Switching Metadata') AS mover \gset
+SELECT reject_triggers FROM worker_objects() WHERE node = 'worker_2';
+SELECT pg_terminate_backend(:mover), wait_for_exit(:mover);
+SELECT dblink_disconnect('mover');
+SELECT on_node(2, 'INSERT INTO items_102008 VALUES (-1, ''blocked'')');
+CALL citus_cleanup_orphaned_resources();
+SELECT * FROM worker_objects();
+SELECT * FROM consistent();
+SELECT on_node(2, 'INSERT INTO items_102008 VALUES (-1, ''writable again'')'),
+       on_node(2, 'DELETE FROM items_102008 WHERE id = -1');
+
 -- force_logical cancelled while copying
 SELECT start_paused_move('mover', 102008, 2, 3, 'force_logical', 'Copying Data') AS mover \gset
 SELECT pg_cancel_backend(:mover);
@@ -75,6 +88,13 @@ SELECT start_paused_move('mover', 102008, 2, 3, 'force_logical', 'Catching Up') 
 SELECT source_shard_size > 0 AS source_has_size, target_shard_size > 0 AS target_has_size,
        target_lsn IS NOT NULL AS has_target_lsn, status
   FROM get_rebalance_progress() ORDER BY shardid;
+-- citus_job_status shows the phase of a running task that does this move
+INSERT INTO pg_dist_background_job (job_type, description) VALUES ('rebalance', 'move in a task') RETURNING job_id AS job \gset
+INSERT INTO pg_dist_background_task (job_id, status, pid, command)
+  VALUES (:job, 'running', :mover, 'SELECT citus_move_shard_placement(102008, 2, 3, ''force_logical'')');
+SELECT t->>'phase' AS phase, t->'hosts' AS hosts, (t->'size'->>'source')::bigint > 0 AS has_source_size,
+       t->'LSN' ? 'lag' AS has_lag
+  FROM citus_job_status(:job, raw => true), jsonb_array_elements(details->'tasks') t;
 SELECT pg_terminate_backend(:mover), wait_for_exit(:mover);
 SELECT dblink_disconnect('mover');
 SELECT object_type, object_name ~ '^citus_shard_move_|^public\.' AS named_like_citus, node_group_id, policy_type
@@ -108,6 +128,18 @@ SELECT citus_move_shard_placement(102011, 3, 2, 'block_writes');
 SELECT pg_advisory_unlock(1398230096, 1);
 SELECT * FROM dblink_get_result('mover') AS r(result text);
 SELECT dblink_disconnect('mover');
+
+-- moves whose transaction rolls back after they returned: cleanup undoes their remote work
+BEGIN;
+SELECT citus_move_shard_placement(102008, 1, 2, 'block_writes');
+ROLLBACK;
+BEGIN;
+SELECT citus_move_shard_placement(102008, 1, 3, 'force_logical');
+ROLLBACK;
+SELECT object_type, node_group_id, policy_type FROM pg_dist_cleanup ORDER BY record_id;
+CALL citus_cleanup_orphaned_resources();
+SELECT on_node(1, 'INSERT INTO items_102008 VALUES (-1, ''writable'')'),
+       on_node(1, 'DELETE FROM items_102008 WHERE id = -1');
 
 CALL citus_cleanup_orphaned_resources();
 SELECT shardid, count(*) AS placements FROM pg_dist_placement GROUP BY 1 HAVING count(*) <> 1;

@@ -19,3 +19,25 @@ SELECT citus_move_shard_placement(102008, 1, 3, 'block_writes');
 SELECT s.shardid, p.groupid FROM pg_dist_shard s JOIN pg_dist_placement p USING (shardid) ORDER BY 1, 2;
 SELECT * FROM pg_dist_cleanup;
 SELECT * FROM worker_objects();
+
+-- replicate_reference_tables gives the new node its placements, with the rows
+CREATE TABLE currencies (code text PRIMARY KEY);
+INSERT INTO currencies VALUES ('chf'), ('eur');
+SELECT create_reference_table('currencies');
+SELECT replicate_reference_tables();
+SELECT shardid, node, row_count, checksum = first_value(checksum) OVER (PARTITION BY shardid ORDER BY node) AS same_rows
+  FROM placement_rows('countries')
+UNION ALL
+SELECT shardid, node, row_count, checksum = first_value(checksum) OVER (PARTITION BY shardid ORDER BY node)
+  FROM placement_rows('currencies')
+ ORDER BY 1, 2;
+SELECT on_node(3, $$SELECT string_agg(conname, ' ') FROM pg_constraint WHERE conrelid = 'countries_102008'::regclass$$) AS constraints;
+-- nothing left to do
+SELECT replicate_reference_tables();
+SELECT count(*) AS placements FROM pg_dist_placement;
+-- now the move runs
+SELECT citus_move_shard_placement(102009, 1, 3, 'block_writes');
+CALL citus_cleanup_orphaned_resources();
+SELECT s.shardid, p.groupid FROM pg_dist_shard s JOIN pg_dist_placement p USING (shardid) ORDER BY 1, 2;
+SELECT * FROM pg_dist_cleanup;
+SELECT * FROM worker_objects();

@@ -38,6 +38,7 @@ SELECT steward.dblink_connect('locker', steward.coordinator_conninfo());
 SELECT * FROM steward.dblink('locker', 'SELECT pg_advisory_lock(1398230358, 2)::text') AS t(locked text);
 SELECT citus_rebalance_start(shard_transfer_mode => 'block_writes');
 SELECT citus_rebalance_start(drain_only => true, shard_transfer_mode => 'block_writes');
+SELECT * FROM steward.dblink('locker', 'SELECT pg_advisory_unlock(1398230358, 2)::text') AS t(unlocked text);
 SELECT steward.dblink_disconnect('locker');
 -- auto needs a replica identity on every moved table
 SELECT citus_rebalance_start();

@@ -100,8 +100,7 @@ BEGIN
   IF NOT wait_until(format($q$SELECT EXISTS (SELECT 1 FROM steward.shard_move_progress p
                                               JOIN pg_locks l ON l.pid = p.sessionid AND NOT l.granted
                                                           AND l.locktype = 'advisory'
-                                             WHERE p.status = %L AND p.sessionid = %s)$q$,
-                          pause_at, pid)) THEN
+                                             WHERE p.sessionid = %s)$q$, pid)) THEN
     RETURN NULL;
   END IF;
   RETURN pid;
