@@ -284,17 +284,25 @@ BEGIN
   IF to_regprocedure('steward.reject_write()') IS NOT NULL THEN
     RETURN;
   END IF;
-  CREATE SCHEMA IF NOT EXISTS steward;
-  IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'dblink') THEN
-    CREATE EXTENSION dblink SCHEMA steward;
-  END IF;
-  CREATE FUNCTION steward.reject_write() RETURNS trigger LANGUAGE plpgsql AS $body$
+  -- One session at a time prepares a node ('SWPR'): moves to a new node start together.
+  -- Advisory locks do not refresh the catalog caches, so a session that waited may still
+  -- miss what the other created: a duplicate then means the node is ready.
+  PERFORM pg_advisory_xact_lock(1398231122, 0);
   BEGIN
-    RAISE EXCEPTION 'shard placement % is no longer in use', TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME
-      USING ERRCODE = 'read_only_sql_transaction',
-            DETAIL = 'The shard was moved to another node.';
-  END
-  $body$;
+    CREATE SCHEMA IF NOT EXISTS steward;
+    IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'dblink') THEN
+      CREATE EXTENSION dblink SCHEMA steward;
+    END IF;
+    CREATE FUNCTION steward.reject_write() RETURNS trigger LANGUAGE plpgsql AS $body$
+    BEGIN
+      RAISE EXCEPTION 'shard placement % is no longer in use', TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME
+        USING ERRCODE = 'read_only_sql_transaction',
+              DETAIL = 'The shard was moved to another node.';
+    END
+    $body$;
+  EXCEPTION WHEN unique_violation OR duplicate_object OR duplicate_function OR duplicate_schema THEN
+    RETURN;
+  END;
 END
 $prep$$r$);
   RETURN conn;
