@@ -32,7 +32,7 @@ SELECT tablename, indexname, indexdef
 SELECT p.oid::regprocedure AS function, pg_get_function_result(p.oid) AS result,
        p.proisstrict AS strict, has_function_privilege('public', p.oid, 'EXECUTE') AS public_execute
   FROM pg_proc p
- WHERE p.pronamespace = 'steward'::regnamespace AND p.proname LIKE 'citus\_%'
+ WHERE p.pronamespace = 'steward'::regnamespace AND (p.proname LIKE 'citus\_job\_%' OR p.proname LIKE 'citus\_task\_%')
  ORDER BY p.proname;
 SELECT pg_get_function_arguments('citus_job_wait'::regproc) AS job_wait_args,
        pg_get_function_arguments('citus_job_status'::regproc) AS job_status_args;
