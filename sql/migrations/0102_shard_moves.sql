@@ -11,6 +11,7 @@
 --   Catching Up           logical: the target applies what was written meanwhile
 --   Creating Constraints  the remaining indexes and constraints on the target
 --   Final Catchup         logical: source locked against writes, target reaches its last LSN
+--   Creating Foreign Keys the group's foreign keys on the target (if it has any)
 --   Completing            source made unwritable (trigger), metadata switched, replication
 --                         objects dropped, source recorded for deferred drop
 --
@@ -216,6 +217,13 @@ BEGIN
     lsn := steward.remote_run(src, 'SELECT pg_current_wal_insert_lsn()')::pg_lsn;
     PERFORM steward.wait_for_subscription_lsn(tgt, steward.node_connection(source.nodeid),
                                               subscription, slot, lsn);
+  END IF;
+
+  IF EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = ANY (rels) AND k.contype = 'f') THEN
+    PERFORM steward.move_phase(op, 'Creating Foreign Keys');
+    FOR i IN 1 .. array_length(shard_ids, 1) LOOP
+      PERFORM steward.remote_run_all(tgt, steward.foreign_key_ddl(rels[i], shard_ids[i]));
+    END LOOP;
   END IF;
 
   PERFORM steward.move_phase(op, 'Completing');
