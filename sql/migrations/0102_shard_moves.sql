@@ -511,3 +511,20 @@ CREATE OR REPLACE FUNCTION steward.rebalance_progress_by_session()
     FROM steward.get_rebalance_progress() p
    GROUP BY p.sessionid
   $$;
+
+-- Cleanup also forgets the progress rows of moves whose backend is gone.
+CREATE OR REPLACE PROCEDURE steward.citus_cleanup_orphaned_resources()
+  LANGUAGE plpgsql
+  AS $fn$
+DECLARE
+  cleaned integer;
+BEGIN
+  cleaned := steward.cleanup_resources();
+  PERFORM steward.remote_close_all();
+  DELETE FROM steward.shard_move_progress p
+   WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = p.sessionid);
+  IF cleaned > 0 THEN
+    RAISE NOTICE 'cleaned up % orphaned resources', cleaned;
+  END IF;
+END
+$fn$;
