@@ -188,6 +188,55 @@ BEGIN
 END
 $fn$;
 
+-- The statements that give a shard table relid's foreign keys, each pointing at the
+-- shard of the referenced table on the same node: the colocated shard (same hash range)
+-- of a distributed table, or the shard of a reference table. Other foreign keys are
+-- refused with Citus's error.
+CREATE FUNCTION steward.foreign_key_ddl(relid regclass, shard_id bigint) RETURNS text[]
+  LANGUAGE plpgsql STABLE STRICT
+  AS $fn$
+DECLARE
+  r record;
+  mine steward.pg_dist_partition;
+  theirs steward.pg_dist_partition;
+  referenced_shard bigint;
+  at integer;
+  paren integer;
+  result text[] := '{}';
+BEGIN
+  SELECT * INTO mine FROM steward.pg_dist_partition WHERE logicalrelid = relid;
+  FOR r IN
+    SELECT k.oid, k.conname, k.confrelid::regclass AS referenced, k.conkey, k.confkey,
+           pg_get_constraintdef(k.oid) AS def
+      FROM pg_constraint k WHERE k.conrelid = relid AND k.contype = 'f' ORDER BY k.conname
+  LOOP
+    SELECT * INTO theirs FROM steward.pg_dist_partition WHERE logicalrelid = r.referenced;
+    IF theirs.logicalrelid IS NOT NULL AND theirs.partmethod = 'n' THEN
+      SELECT s.shardid INTO referenced_shard FROM steward.pg_dist_shard s WHERE s.logicalrelid = r.referenced;
+    ELSIF theirs.logicalrelid IS NOT NULL AND mine.partmethod = 'h' AND theirs.partmethod = 'h'
+          AND theirs.colocationid = mine.colocationid
+          AND EXISTS (SELECT 1 FROM generate_subscripts(r.conkey, 1) i
+                       WHERE r.conkey[i] = substring(mine.partkey from ':varattno (\d+)')::int
+                         AND r.confkey[i] = substring(theirs.partkey from ':varattno (\d+)')::int) THEN
+      SELECT o.shardid INTO referenced_shard
+        FROM steward.pg_dist_shard o JOIN steward.pg_dist_shard m ON m.shardminvalue = o.shardminvalue
+       WHERE m.shardid = shard_id AND o.logicalrelid = r.referenced;
+    ELSE
+      RAISE EXCEPTION 'cannot create foreign key constraint since relations are not colocated or not referencing a reference table'
+        USING ERRCODE = 'invalid_table_definition',
+              DETAIL = 'A distributed table can only have foreign keys if it is referencing another colocated hash distributed table or a reference table';
+    END IF;
+    at := position(' REFERENCES ' in r.def);
+    paren := position('(' in substr(r.def, at + 12));
+    result := result || format('ALTER TABLE %s ADD CONSTRAINT %I %s', steward.shard_name(relid, shard_id),
+                               r.conname || '_' || shard_id,
+                               left(r.def, at + 11) || steward.shard_name(r.referenced, referenced_shard)
+                               || substr(r.def, at + 11 + paren));
+  END LOOP;
+  RETURN result;
+END
+$fn$;
+
 -- Runs each statement of a list on a connection.
 CREATE FUNCTION steward.remote_run_all(conn text, commands text[]) RETURNS void
   LANGUAGE plpgsql
@@ -424,6 +473,7 @@ BEGIN
       END IF;
     END IF;
   END IF;
+  PERFORM steward.foreign_key_ddl(relid, shard_ids[1]);   -- refuses unsupported foreign keys early
   FOR i IN 1 .. coalesce(array_length(shard_ids, 1), 0) LOOP
     node := steward.node_of_group(group_ids[i]);
     conn := steward.node_connection(node.nodeid);
@@ -440,7 +490,17 @@ BEGIN
     END LOOP;
     PERFORM steward.remote_run_all(conn, steward.shard_index_ddl(relid, shard_ids[i], 'all'));
   END LOOP;
-  IF has_rows IS NOT NULL THEN
+  FOR i IN 1 .. coalesce(array_length(shard_ids, 1), 0) LOOP
+    PERFORM steward.remote_run_all(steward.node_connection((steward.node_of_group(group_ids[i])).nodeid),
+                                   steward.foreign_key_ddl(relid, shard_ids[i]));
+  END LOOP;
+  -- the rows live in the shards now; local tables that still reference them by a foreign
+  -- key are not checked (they get distributed too, or the key means nothing anymore)
+  IF EXISTS (SELECT 1 FROM pg_constraint k WHERE k.confrelid = relid AND k.contype = 'f' AND k.conrelid <> relid) THEN
+    PERFORM set_config('session_replication_role', 'replica', true);
+    EXECUTE format('DELETE FROM ONLY %s', relid);
+    PERFORM set_config('session_replication_role', 'origin', true);
+  ELSE
     EXECUTE format('TRUNCATE ONLY %s', relid);
   END IF;
   -- the shards are complete: their records go when this transaction commits

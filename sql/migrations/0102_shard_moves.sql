@@ -11,6 +11,7 @@
 --   Catching Up           logical: the target applies what was written meanwhile
 --   Creating Constraints  the remaining indexes and constraints on the target
 --   Final Catchup         logical: source locked against writes, target reaches its last LSN
+--   Creating Foreign Keys the group's foreign keys on the target (if it has any)
 --   Completing            source made unwritable (trigger), metadata switched, replication
 --                         objects dropped, source recorded for deferred drop
 --
@@ -216,6 +217,13 @@ BEGIN
     lsn := steward.remote_run(src, 'SELECT pg_current_wal_insert_lsn()')::pg_lsn;
     PERFORM steward.wait_for_subscription_lsn(tgt, steward.node_connection(source.nodeid),
                                               subscription, slot, lsn);
+  END IF;
+
+  IF EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = ANY (rels) AND k.contype = 'f') THEN
+    PERFORM steward.move_phase(op, 'Creating Foreign Keys');
+    FOR i IN 1 .. array_length(shard_ids, 1) LOOP
+      PERFORM steward.remote_run_all(tgt, steward.foreign_key_ddl(rels[i], shard_ids[i]));
+    END LOOP;
   END IF;
 
   PERFORM steward.move_phase(op, 'Completing');
@@ -503,3 +511,20 @@ CREATE OR REPLACE FUNCTION steward.rebalance_progress_by_session()
     FROM steward.get_rebalance_progress() p
    GROUP BY p.sessionid
   $$;
+
+-- Cleanup also forgets the progress rows of moves whose backend is gone.
+CREATE OR REPLACE PROCEDURE steward.citus_cleanup_orphaned_resources()
+  LANGUAGE plpgsql
+  AS $fn$
+DECLARE
+  cleaned integer;
+BEGIN
+  cleaned := steward.cleanup_resources();
+  PERFORM steward.remote_close_all();
+  DELETE FROM steward.shard_move_progress p
+   WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = p.sessionid);
+  IF cleaned > 0 THEN
+    RAISE NOTICE 'cleaned up % orphaned resources', cleaned;
+  END IF;
+END
+$fn$;

@@ -15,6 +15,8 @@ DECLARE
   tgt text;
   shard text;
   op bigint;
+  added bigint[][] := '{}';
+  i integer;
 BEGIN
   IF shard_transfer_mode IS NULL THEN
     RAISE EXCEPTION 'shard_transfer_mode cannot be NULL';
@@ -63,6 +65,13 @@ BEGIN
       PERFORM steward.dblink_disconnect(src);
       INSERT INTO steward.pg_dist_placement (shardid, shardstate, shardlength, groupid)
       VALUES (missing.shardid, 1, 0, missing.groupid);
+      added := added || ARRAY[ARRAY[missing.shardid, missing.nodeid::bigint]];
+    END LOOP;
+    -- foreign keys between reference tables, once all their shards are there
+    FOR i IN 1 .. coalesce(array_length(added, 1), 0) LOOP
+      PERFORM steward.remote_run_all(steward.node_connection(added[i][2]::integer),
+                                     steward.foreign_key_ddl((SELECT logicalrelid FROM steward.pg_dist_shard
+                                                               WHERE shardid = added[i][1]), added[i][1]));
     END LOOP;
   EXCEPTION
     WHEN query_canceled THEN

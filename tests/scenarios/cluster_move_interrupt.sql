@@ -146,3 +146,4 @@ SELECT shardid, count(*) AS placements FROM pg_dist_placement GROUP BY 1 HAVING 
 SELECT * FROM consistent();
 SELECT * FROM worker_objects();
 SELECT * FROM pg_dist_cleanup;
+SELECT count(*) AS progress_rows_left FROM steward.shard_move_progress;

@@ -49,6 +49,27 @@ SELECT table_summary('items') = (SELECT items FROM baseline) AS items_same;
 CALL citus_cleanup_orphaned_resources();
 SELECT * FROM worker_objects();
 
-\! kill -TERM "$(cat "/tmp/$STEWARD_SCENARIO_DB.pid")"; rm -f "/tmp/$STEWARD_SCENARIO_DB".*
-SELECT wait_until($$SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database()
-                                          AND application_name LIKE 'steward%' AND pid <> pg_backend_pid())$$) AS daemon_gone;
+-- the daemon stopped (SIGTERM) while a move task waits in "Final Catchup": the task
+-- goes back to runnable, and the next daemon runs the move to the end
+SELECT pg_advisory_lock(1398230096, 1);
+INSERT INTO pg_dist_background_job (job_type, description) VALUES ('rebalance', 'one move') RETURNING job_id AS job \gset
+INSERT INTO pg_dist_background_task (job_id, command, nodes_involved)
+  VALUES (:job, $$SET LOCAL steward.move_pause_at = 'Final Catchup'; SELECT citus_move_shard_placement(102008, 2, 1, 'force_logical')$$, '{1,2}');
+SELECT wait_until($$SELECT EXISTS (SELECT 1 FROM steward.shard_move_progress p
+                                    JOIN pg_dist_background_task t ON t.pid = p.sessionid
+                                   WHERE p.status = 'Final Catchup')$$) AS task_waits_in_final_catchup;
+\! pid=$(cat "/tmp/$STEWARD_SCENARIO_DB.pid"); kill -TERM "$pid"; for i in $(seq 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database()
+                      AND application_name LIKE 'steward executor%') AS executor_gone;
+SELECT status, retry_count FROM pg_dist_background_task WHERE job_id = :job;
+SELECT s.shardid, p.groupid FROM pg_dist_shard s JOIN pg_dist_placement p USING (shardid) ORDER BY 1;
+SELECT pg_advisory_unlock(1398230096, 1);
+\! (timeout 120 "$STEWARD_BIN_DIR/steward" run --config "/tmp/$STEWARD_SCENARIO_DB.toml" >>"/tmp/$STEWARD_SCENARIO_DB.log" 2>&1 & echo $! >"/tmp/$STEWARD_SCENARIO_DB.pid")
+SELECT citus_job_wait(:job, desired_status => 'finished');
+SELECT s.shardid, p.groupid FROM pg_dist_shard s JOIN pg_dist_placement p USING (shardid) ORDER BY 1;
+SELECT table_summary('items') = (SELECT items FROM baseline) AS items_same;
+CALL citus_cleanup_orphaned_resources();
+SELECT * FROM worker_objects();
+SELECT * FROM pg_dist_cleanup;
+
+\! pid=$(cat "/tmp/$STEWARD_SCENARIO_DB.pid"); kill -TERM "$pid"; for i in $(seq 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done; rm -f "/tmp/$STEWARD_SCENARIO_DB".*
