@@ -254,6 +254,25 @@ BEGIN
 END
 $fn$;
 
+-- Logical replication of rels needs a replica identity on each (the check of auto mode,
+-- also applied to reference tables by the rebalancer, as Citus does).
+CREATE FUNCTION steward.check_replica_identity(rels regclass[]) RETURNS void
+  LANGUAGE plpgsql
+  AS $fn$
+DECLARE
+  rel regclass;
+BEGIN
+  FOREACH rel IN ARRAY coalesce(rels, '{}') LOOP
+    IF NOT steward.has_replica_identity(rel) THEN
+      RAISE EXCEPTION 'cannot use logical replication to transfer shards of the relation % since it doesn''t have a REPLICA IDENTITY or PRIMARY KEY', rel
+        USING ERRCODE = 'object_not_in_prerequisite_state',
+              DETAIL = 'UPDATE and DELETE commands on the shard will error out during logical replication unless there is a REPLICA IDENTITY or PRIMARY KEY.',
+              HINT = 'If you wish to continue without a replica identity set the shard_transfer_mode to ''force_logical'' or ''block_writes''.';
+    END IF;
+  END LOOP;
+END
+$fn$;
+
 CREATE FUNCTION steward.citus_move_shard_placement(shard_id bigint,
                                                    source_node_id integer,
                                                    target_node_id integer,
@@ -360,14 +379,7 @@ BEGIN
 
   logical := shard_transfer_mode <> 'block_writes';
   IF shard_transfer_mode = 'auto' THEN
-    FOREACH rel IN ARRAY rels LOOP
-      IF NOT steward.has_replica_identity(rel) THEN
-        RAISE EXCEPTION 'cannot use logical replication to transfer shards of the relation % since it doesn''t have a REPLICA IDENTITY or PRIMARY KEY', rel
-          USING ERRCODE = 'object_not_in_prerequisite_state',
-                DETAIL = 'UPDATE and DELETE commands on the shard will error out during logical replication unless there is a REPLICA IDENTITY or PRIMARY KEY.',
-                HINT = 'If you wish to continue without a replica identity set the shard_transfer_mode to ''force_logical'' or ''block_writes''.';
-      END IF;
-    END LOOP;
+    PERFORM steward.check_replica_identity(rels);
   END IF;
 
   -- leftovers of earlier operations first (an interrupted move of this group included)

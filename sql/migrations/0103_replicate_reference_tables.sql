@@ -3,6 +3,45 @@
 -- under a write lock (the same copy as a block_writes move), so that moves (which
 -- refuse while a node lacks reference tables) can run.
 
+-- Copies the placement of reference-table shard shard_id to target_node from its first
+-- active placement, under a write lock on the source, as part of operation op (whose
+-- cleanup records cover the new table until the caller commits), and registers it.
+-- Foreign keys are left to the caller: they need every reference table in place.
+CREATE FUNCTION steward.copy_reference_shard(op bigint, shard_id bigint, target_node integer)
+  RETURNS void
+  LANGUAGE plpgsql
+  AS $fn$
+DECLARE
+  rel regclass := (SELECT s.logicalrelid FROM steward.pg_dist_shard s WHERE s.shardid = shard_id);
+  target steward.pg_dist_node;
+  source steward.pg_dist_node;
+  src text := 'steward_move_source';
+  tgt text;
+  shard text;
+BEGIN
+  SELECT * INTO target FROM steward.pg_dist_node n WHERE n.nodeid = target_node;
+  SELECT d.* INTO source FROM steward.pg_dist_placement p JOIN steward.pg_dist_node d USING (groupid)
+   WHERE p.shardid = shard_id AND p.shardstate = 1 AND d.isactive
+   ORDER BY d.nodeid LIMIT 1;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'reference table "%" does not have a shard', rel;
+  END IF;
+  shard := steward.shard_name(rel, shard_id);
+  tgt := steward.node_connection(target.nodeid);
+  PERFORM steward.node_connection(source.nodeid);
+  PERFORM steward.remote_open(src, steward.node_conninfo(source.nodeid));
+  PERFORM steward.create_shard_table(tgt, op, rel, shard_id, target.groupid);
+  PERFORM steward.remote_run(src, 'BEGIN');
+  PERFORM steward.remote_run(src, format('LOCK TABLE %s IN EXCLUSIVE MODE', shard));
+  PERFORM steward.copy_shard_rows(tgt, steward.node_conninfo(source.nodeid), shard, rel);
+  PERFORM steward.remote_run_all(tgt, steward.shard_index_ddl(rel, shard_id, 'all'));
+  PERFORM steward.remote_run(src, 'COMMIT');
+  PERFORM steward.dblink_disconnect(src);
+  INSERT INTO steward.pg_dist_placement (shardid, shardstate, shardlength, groupid)
+  VALUES (shard_id, 1, 0, target.groupid);
+END
+$fn$;
+
 CREATE FUNCTION steward.replicate_reference_tables(shard_transfer_mode steward.shard_transfer_mode DEFAULT 'auto')
   RETURNS void
   LANGUAGE plpgsql
@@ -10,10 +49,6 @@ CREATE FUNCTION steward.replicate_reference_tables(shard_transfer_mode steward.s
 DECLARE
   colocation integer;
   missing record;
-  source steward.pg_dist_node;
-  src text := 'steward_move_source';
-  tgt text;
-  shard text;
   op bigint;
   added bigint[][] := '{}';
   i integer;
@@ -46,25 +81,7 @@ BEGIN
                           WHERE p.shardid = s.shardid AND p.groupid = n.groupid)
        ORDER BY n.nodename, n.nodeport, s.shardid
     LOOP
-      SELECT d.* INTO source FROM steward.pg_dist_placement p JOIN steward.pg_dist_node d USING (groupid)
-       WHERE p.shardid = missing.shardid AND p.shardstate = 1 AND d.isactive
-       ORDER BY d.nodeid LIMIT 1;
-      IF NOT FOUND THEN
-        RAISE EXCEPTION 'reference table "%" does not have a shard', missing.logicalrelid;
-      END IF;
-      shard := steward.shard_name(missing.logicalrelid, missing.shardid);
-      tgt := steward.node_connection(missing.nodeid);
-      PERFORM steward.node_connection(source.nodeid);
-      PERFORM steward.remote_open(src, steward.node_conninfo(source.nodeid));
-      PERFORM steward.create_shard_table(tgt, op, missing.logicalrelid, missing.shardid, missing.groupid);
-      PERFORM steward.remote_run(src, 'BEGIN');
-      PERFORM steward.remote_run(src, format('LOCK TABLE %s IN EXCLUSIVE MODE', shard));
-      PERFORM steward.copy_shard_rows(tgt, steward.node_conninfo(source.nodeid), shard, missing.logicalrelid);
-      PERFORM steward.remote_run_all(tgt, steward.shard_index_ddl(missing.logicalrelid, missing.shardid, 'all'));
-      PERFORM steward.remote_run(src, 'COMMIT');
-      PERFORM steward.dblink_disconnect(src);
-      INSERT INTO steward.pg_dist_placement (shardid, shardstate, shardlength, groupid)
-      VALUES (missing.shardid, 1, 0, missing.groupid);
+      PERFORM steward.copy_reference_shard(op, missing.shardid, missing.nodeid);
       added := added || ARRAY[ARRAY[missing.shardid, missing.nodeid::bigint]];
     END LOOP;
     -- foreign keys between reference tables, once all their shards are there

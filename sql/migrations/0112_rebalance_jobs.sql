@@ -4,44 +4,24 @@
 -- citus_rebalance_start, citus_rebalance_stop, citus_rebalance_wait, citus_rebalance_status.
 --
 -- Reference-table placements are copied under a write lock on the source placement
--- (like a block_writes move, and as replicate_reference_tables does) whatever the
+-- (steward.copy_reference_shard, as replicate_reference_tables does) whatever the
 -- transfer mode: reference tables are small, and the copy keeps the source.
 --
 -- Advisory lock ('SWRB' = 1398231618, 0) serialises the scheduling of rebalance jobs, so
 -- that two sessions cannot both see "no rebalance running" and schedule one each.
 
--- Copies the placement of reference-table shard shard_id from source_node to target_node.
-CREATE FUNCTION steward.copy_reference_placement(shard_id bigint, source_node integer, target_node integer)
+-- The tasks of parallel_transfer_reference_tables (Citus 13.2): one copy per reference
+-- table and node, then one task per node for the foreign keys between them.
+CREATE FUNCTION steward.copy_reference_placement(shard_id bigint, target_node integer)
   RETURNS void
   LANGUAGE plpgsql
   AS $fn$
 DECLARE
-  shard steward.pg_dist_shard;
-  source steward.pg_dist_node;
-  target steward.pg_dist_node;
-  src text := 'steward_reference_source';
-  tgt text;
-  name text;
   op bigint := nextval('steward.pg_dist_operationid_seq');
 BEGIN
-  SELECT * INTO shard FROM steward.pg_dist_shard s WHERE s.shardid = shard_id;
-  SELECT * INTO source FROM steward.pg_dist_node n WHERE n.nodeid = source_node;
-  SELECT * INTO target FROM steward.pg_dist_node n WHERE n.nodeid = target_node;
-  name := steward.shard_name(shard.logicalrelid, shard_id);
   PERFORM pg_advisory_xact_lock(1398230864, op::integer);
   BEGIN
-    tgt := steward.node_connection(target.nodeid);
-    PERFORM steward.remote_open(src, steward.node_conninfo(source.nodeid));
-    PERFORM steward.create_shard_table(tgt, op, shard.logicalrelid, shard_id, target.groupid);
-    PERFORM steward.remote_run(src, 'BEGIN');
-    PERFORM steward.remote_run(src, format('LOCK TABLE %s IN SHARE MODE', name));
-    PERFORM steward.copy_shard_rows(tgt, steward.node_conninfo(source.nodeid), name, shard.logicalrelid);
-    PERFORM steward.remote_run_all(tgt, steward.shard_index_ddl(shard.logicalrelid, shard_id, 'all'));
-    PERFORM steward.remote_run(src, 'COMMIT');
-    INSERT INTO steward.pg_dist_placement (shardid, shardstate, shardlength, groupid)
-    VALUES (shard_id, 1, 0, target.groupid);
-    -- success: the new placement stays
-    DELETE FROM steward.pg_dist_cleanup c WHERE c.operation_id = op AND c.policy_type = 1;
+    PERFORM steward.copy_reference_shard(op, shard_id, target_node);
   EXCEPTION
     WHEN query_canceled THEN
       PERFORM steward.fail_operation(op);
@@ -50,13 +30,39 @@ BEGIN
       PERFORM steward.fail_operation(op);
       RAISE;
   END;
+  DELETE FROM steward.pg_dist_cleanup c WHERE c.operation_id = op AND c.policy_type = 1;
+  PERFORM steward.remote_close_all();
+END
+$fn$;
+
+CREATE FUNCTION steward.create_reference_relationships(target_node integer) RETURNS void
+  LANGUAGE plpgsql
+  AS $fn$
+DECLARE
+  r record;
+  statement text;
+BEGIN
+  FOR r IN SELECT s.logicalrelid, s.shardid FROM steward.pg_dist_partition t
+             JOIN steward.pg_dist_shard s USING (logicalrelid)
+             JOIN steward.pg_dist_placement p USING (shardid)
+             JOIN steward.pg_dist_node n ON n.groupid = p.groupid
+            WHERE t.partmethod = 'n' AND n.nodeid = target_node
+            ORDER BY s.logicalrelid::oid LOOP
+    FOREACH statement IN ARRAY steward.foreign_key_ddl(r.logicalrelid, r.shardid) LOOP
+      BEGIN
+        PERFORM steward.remote_run(steward.node_connection(target_node), statement);
+      EXCEPTION WHEN duplicate_object THEN
+        NULL;  -- a retry after a partial run
+      END;
+    END LOOP;
+  END LOOP;
   PERFORM steward.remote_close_all();
 END
 $fn$;
 
 -- Reference-table shards and the active primary nodes that lack a placement of them,
--- with an active placement to copy from (reference tables in catalog order, nodes by
--- name and port).
+-- with the node to copy from (reference tables in catalog order, nodes by name and
+-- port).
 CREATE FUNCTION steward.missing_reference_placements()
   RETURNS TABLE (logicalrelid regclass, shardid bigint, source_node integer, target_node integer)
   LANGUAGE sql STABLE
@@ -64,7 +70,7 @@ CREATE FUNCTION steward.missing_reference_placements()
 SELECT s.logicalrelid, s.shardid,
        (SELECT n2.nodeid FROM steward.pg_dist_placement p2 JOIN steward.pg_dist_node n2 USING (groupid)
          WHERE p2.shardid = s.shardid AND p2.shardstate = 1 AND n2.isactive
-         ORDER BY n2.nodename, n2.nodeport LIMIT 1),
+         ORDER BY n2.nodeid LIMIT 1),  -- the source steward.copy_reference_shard takes
        n.nodeid
   FROM steward.pg_dist_partition r
   JOIN steward.pg_dist_shard s USING (logicalrelid)
@@ -73,25 +79,6 @@ SELECT s.logicalrelid, s.shardid,
    AND NOT EXISTS (SELECT 1 FROM steward.pg_dist_placement p
                     WHERE p.shardid = s.shardid AND p.groupid = n.groupid)
  ORDER BY r.logicalrelid::oid, n.nodename, n.nodeport
-$fn$;
-
--- In auto mode, reference tables must be replicable logically (Citus checks it even
--- though the copy here takes a write lock).
-CREATE FUNCTION steward.check_replica_identity(rels regclass[]) RETURNS void
-  LANGUAGE plpgsql
-  AS $fn$
-DECLARE
-  rel regclass;
-BEGIN
-  FOREACH rel IN ARRAY coalesce(rels, '{}') LOOP
-    IF NOT steward.has_replica_identity(rel) THEN
-      RAISE EXCEPTION 'cannot use logical replication to transfer shards of the relation % since it doesn''t have a REPLICA IDENTITY or PRIMARY KEY', rel
-        USING ERRCODE = 'object_not_in_prerequisite_state',
-              DETAIL = 'UPDATE and DELETE commands on the shard will error out during logical replication unless there is a REPLICA IDENTITY or PRIMARY KEY.',
-              HINT = 'If you wish to continue without a replica identity set the shard_transfer_mode to ''force_logical'' or ''block_writes''.';
-    END IF;
-  END LOOP;
-END
 $fn$;
 
 -- The non-terminal rebalance job, probing running, cancelling, failing, scheduled.
@@ -299,17 +286,27 @@ BEGIN
       RETURNING task_id INTO task;
       reference_tasks := ARRAY[task];
     ELSE
-      -- One copy task per reference table and new node, in catalog order; the moves
-      -- wait for all of them.
+      -- Per new node: one copy task per reference table (catalog order), then one task
+      -- for their foreign keys that waits for the copies; the moves wait for the latter.
       FOR x IN SELECT * FROM steward.missing_reference_placements() LOOP
         IF x.source_node IS NULL THEN
           RAISE EXCEPTION 'reference table "%" does not have a shard', x.logicalrelid;
         END IF;
         INSERT INTO steward.pg_dist_background_task (job_id, owner, command, nodes_involved)
         VALUES (job, copy_owner,
-                format('SELECT steward.copy_reference_placement(%s,%s,%s)', x.shardid, x.source_node, x.target_node),
+                format('SELECT steward.copy_reference_placement(%s,%s)', x.shardid, x.target_node),
                 ARRAY[x.source_node, x.target_node])
         RETURNING task_id INTO task;
+        copies := jsonb_set(copies, ARRAY[x.target_node::text],
+                            coalesce(copies -> x.target_node::text, '[]') || to_jsonb(task));
+      END LOOP;
+      FOR x IN SELECT key::integer AS node, value AS tasks FROM jsonb_each(copies) ORDER BY 1 LOOP
+        INSERT INTO steward.pg_dist_background_task (job_id, owner, command, nodes_involved, status)
+        VALUES (job, copy_owner, format('SELECT steward.create_reference_relationships(%s)', x.node),
+                ARRAY[x.node], 'blocked')
+        RETURNING task_id INTO task;
+        INSERT INTO steward.pg_dist_background_task_depend (job_id, task_id, depends_on)
+        SELECT job, task, d::bigint FROM jsonb_array_elements_text(x.tasks) d;
         reference_tasks := reference_tasks || task;
       END LOOP;
     END IF;

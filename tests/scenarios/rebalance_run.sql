@@ -93,4 +93,23 @@ SELECT shouldhaveshards FROM pg_dist_node WHERE nodeport = :worker_3_port;
 SELECT table_summary('items') = :'items_before' AS items_intact,
        table_summary('orders') = :'orders_before' AS orders_intact;
 SELECT sum(row_count) AS skewed_rows FROM placement_rows('skewed');
+
+-- node 3 back, lacking its reference table (dropped behind the catalog's back): with
+-- parallel_transfer_reference_tables the copy is a task of its own, then its foreign
+-- keys, then the moves
+UPDATE pg_dist_node SET shouldhaveshards = true WHERE nodeport = :worker_3_port;
+SELECT on_port(:worker_3_port, 'DROP TABLE countries_' || (SELECT shardid FROM pg_dist_shard WHERE logicalrelid = 'countries'::regclass)
+                               || '; SELECT ''dropped''') AS countries_on_node_3;
+DELETE FROM pg_dist_placement
+ WHERE shardid = (SELECT shardid FROM pg_dist_shard WHERE logicalrelid = 'countries'::regclass)
+   AND groupid = (SELECT groupid FROM pg_dist_node WHERE nodeport = :worker_3_port);
+SELECT citus_rebalance_start(parallel_transfer_reference_tables => true,
+                             shard_transfer_mode => 'block_writes') AS job \gset
+SELECT regexp_replace(command, '\d+', 'N', 'g') AS command, status FROM pg_dist_background_task
+ WHERE job_id = :job AND command NOT LIKE '%citus_move_shard_placement%' ORDER BY task_id;
+SELECT citus_rebalance_wait();
+SELECT state FROM citus_rebalance_status();
+SELECT node, row_count FROM placement_rows('countries') ORDER BY node;
+SELECT nodeport, count(*) FROM citus_shards WHERE table_name = 'items'::regclass GROUP BY 1 ORDER BY 1;
+SELECT table_summary('items') = :'items_before' AS items_intact;
 \! ./daemon stop
