@@ -249,6 +249,14 @@ BEGIN
   PERFORM pg_advisory_xact_lock(1398231618, 0);
   PERFORM steward.error_if_rebalance_running();
   PERFORM steward.check_rebalance_ownership(caller);
+  -- The moves run as the caller and reach the nodes through dblink: refuse now rather
+  -- than schedule tasks that could only fail.
+  IF NOT (SELECT r.rolsuper FROM pg_roles r WHERE r.oid = caller::oid) THEN
+    RAISE EXCEPTION 'only superusers can run cluster operations'
+      USING ERRCODE = 'insufficient_privilege',
+            DETAIL = format('The moves of a rebalance run as its owner, %s, which is not a superuser.', caller),
+            HINT = 'Steward reaches the nodes through dblink without a password, which PostgreSQL allows only to superusers.';
+  END IF;
 
   CREATE TEMP TABLE IF NOT EXISTS steward_start_move (
     move_no integer, colocation_id integer, table_name regclass, shard_id bigint,

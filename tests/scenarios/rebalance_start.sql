@@ -77,6 +77,18 @@ SELECT status, count(*) FROM pg_dist_background_task GROUP BY 1;
 SET ROLE rebalance_stranger;
 SELECT citus_rebalance_start(shard_transfer_mode => 'block_writes');
 RESET ROLE;
+-- an owner that is no superuser could not run the moves
+ALTER TABLE g1 OWNER TO rebalance_stranger;
+ALTER TABLE g1_colocated OWNER TO rebalance_stranger;
+ALTER TABLE g2 OWNER TO rebalance_stranger;
+ALTER TABLE g3 OWNER TO rebalance_stranger;
+SET ROLE rebalance_stranger;
+SELECT citus_rebalance_start(shard_transfer_mode => 'block_writes');
+RESET ROLE;
+ALTER TABLE g1 OWNER TO postgres;
+ALTER TABLE g1_colocated OWNER TO postgres;
+ALTER TABLE g2 OWNER TO postgres;
+ALTER TABLE g3 OWNER TO postgres;
 -- the stopped job is terminal: waiting returns, stopping again has nothing to stop
 SELECT citus_rebalance_wait();
 SELECT citus_rebalance_stop();
