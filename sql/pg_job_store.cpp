@@ -73,9 +73,12 @@ constexpr statement select_job{
   "       floor(extract(epoch FROM j.finished_at) * 1000)::bigint AS finished_at_ms"
   "  FROM steward.pg_dist_background_job j WHERE j.job_id = $1"};
 
-constexpr statement select_job_task_states{
-  "steward_store_job_task_states",
-  "SELECT t.status::text AS status FROM steward.pg_dist_background_task t WHERE t.job_id = $1"};
+// One row per task state present in the job, with its count (the job's state is derived
+// from these on every recorded attempt, so they are counted by the server).
+constexpr statement select_job_task_state_counts{
+  "steward_store_job_task_state_counts",
+  "SELECT t.status::text AS status, count(*) AS n FROM steward.pg_dist_background_task t"
+  " WHERE t.job_id = $1 GROUP BY t.status"};
 
 constexpr statement select_active_jobs{
   "steward_store_active_jobs",
@@ -253,10 +256,10 @@ struct pg_job_store::impl {
     auto jr = exec(tx, select_job, job);
     if (jr.empty())
       return false;
-    std::vector<model::task_state> states;
-    for (const auto& row : exec(tx, select_job_task_states, job))
-      states.push_back(task_state_of(row["status"]));
-    auto derived = model::derive_job_state(states);
+    model::state_counts counts{};
+    for (const auto& row : exec(tx, select_job_task_state_counts, job))
+      counts[static_cast<std::size_t>(task_state_of(row["status"]))] = row["n"].as<std::size_t>();
+    auto derived = model::derive_job_state(counts);
     auto ts = model::timestamps_for(derived, !jr[0]["started_at_ms"].is_null(),
                                     !jr[0]["finished_at_ms"].is_null());
     if (derived == job_state_of(jr[0]["state"]) && !ts.set_started_at && !ts.set_finished_at)
