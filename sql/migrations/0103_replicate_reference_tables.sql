@@ -42,16 +42,77 @@ BEGIN
 END
 $fn$;
 
+-- Reference-table shards and the active primary nodes that lack a placement of them,
+-- with the node to copy from (by node name and port, then shard).
+CREATE FUNCTION steward.missing_reference_placements()
+  RETURNS TABLE (logicalrelid regclass, shardid bigint, source_node integer, target_node integer)
+  LANGUAGE sql STABLE
+  AS $fn$
+SELECT s.logicalrelid, s.shardid,
+       (SELECT n2.nodeid FROM steward.pg_dist_placement p2 JOIN steward.pg_dist_node n2 USING (groupid)
+         WHERE p2.shardid = s.shardid AND p2.shardstate = 1 AND n2.isactive
+         ORDER BY n2.nodeid LIMIT 1),  -- the source steward.copy_reference_shard takes
+       n.nodeid
+  FROM steward.pg_dist_partition r
+  JOIN steward.pg_dist_shard s USING (logicalrelid)
+  CROSS JOIN steward.pg_dist_node n
+ WHERE r.partmethod = 'n' AND n.isactive AND n.noderole = 'primary'
+   AND NOT EXISTS (SELECT 1 FROM steward.pg_dist_placement p
+                    WHERE p.shardid = s.shardid AND p.groupid = n.groupid)
+ ORDER BY n.nodename, n.nodeport, s.shardid
+$fn$;
+
+-- Copies the missing reference-table placements (only those of shard_id and of
+-- target_node, when given) as one operation, whose cleanup records go when it fails; with
+-- foreign_keys, then creates the foreign keys of the new placements. A parallel rebalance
+-- runs it once per reference table and node, without foreign keys (a task of their own).
+CREATE FUNCTION steward.copy_reference_placement(shard_id bigint DEFAULT NULL,
+                                                 target_node integer DEFAULT NULL,
+                                                 foreign_keys boolean DEFAULT false)
+  RETURNS void
+  LANGUAGE plpgsql
+  AS $fn$
+DECLARE
+  missing record;
+  op bigint := nextval('steward.pg_dist_operationid_seq');
+  added bigint[][] := '{}';
+  i integer;
+BEGIN
+  PERFORM pg_advisory_xact_lock(1398230864, op::integer);
+  BEGIN
+    FOR missing IN
+      SELECT * FROM steward.missing_reference_placements() m
+       WHERE (copy_reference_placement.shard_id IS NULL OR m.shardid = copy_reference_placement.shard_id)
+         AND (copy_reference_placement.target_node IS NULL OR m.target_node = copy_reference_placement.target_node)
+    LOOP
+      PERFORM steward.copy_reference_shard(op, missing.shardid, missing.target_node);
+      added := added || ARRAY[ARRAY[missing.shardid, missing.target_node::bigint]];
+    END LOOP;
+    -- foreign keys between reference tables, once all their shards are there
+    FOR i IN 1 .. CASE WHEN foreign_keys THEN coalesce(array_length(added, 1), 0) ELSE 0 END LOOP
+      PERFORM steward.remote_run_all(steward.node_connection(added[i][2]::integer),
+                                     steward.foreign_key_ddl((SELECT logicalrelid FROM steward.pg_dist_shard
+                                                               WHERE shardid = added[i][1]), added[i][1]));
+    END LOOP;
+  EXCEPTION
+    WHEN query_canceled THEN
+      PERFORM steward.fail_operation(op);
+      RAISE;
+    WHEN OTHERS THEN
+      PERFORM steward.fail_operation(op);
+      RAISE;
+  END;
+  DELETE FROM steward.pg_dist_cleanup c WHERE c.operation_id = op AND c.policy_type = 1;
+  PERFORM steward.remote_close_all();
+END
+$fn$;
+
 CREATE FUNCTION steward.replicate_reference_tables(shard_transfer_mode steward.shard_transfer_mode DEFAULT 'auto')
   RETURNS void
   LANGUAGE plpgsql
   AS $fn$
 DECLARE
   colocation integer;
-  missing record;
-  op bigint;
-  added bigint[][] := '{}';
-  i integer;
 BEGIN
   IF shard_transfer_mode IS NULL THEN
     RAISE EXCEPTION 'shard_transfer_mode cannot be NULL';
@@ -68,37 +129,6 @@ BEGIN
             HINT = 'Make sure that the concurrent operation has finished and re-run the command';
   END IF;
   PERFORM steward.cleanup_resources();
-  op := nextval('steward.pg_dist_operationid_seq');
-  PERFORM pg_advisory_xact_lock(1398230864, op::integer);
-  BEGIN
-    FOR missing IN
-      SELECT s.logicalrelid, s.shardid, n.nodeid, n.groupid
-        FROM steward.pg_dist_partition r
-        JOIN steward.pg_dist_shard s USING (logicalrelid)
-        CROSS JOIN steward.pg_dist_node n
-       WHERE r.partmethod = 'n' AND n.isactive AND n.noderole = 'primary'
-         AND NOT EXISTS (SELECT 1 FROM steward.pg_dist_placement p
-                          WHERE p.shardid = s.shardid AND p.groupid = n.groupid)
-       ORDER BY n.nodename, n.nodeport, s.shardid
-    LOOP
-      PERFORM steward.copy_reference_shard(op, missing.shardid, missing.nodeid);
-      added := added || ARRAY[ARRAY[missing.shardid, missing.nodeid::bigint]];
-    END LOOP;
-    -- foreign keys between reference tables, once all their shards are there
-    FOR i IN 1 .. coalesce(array_length(added, 1), 0) LOOP
-      PERFORM steward.remote_run_all(steward.node_connection(added[i][2]::integer),
-                                     steward.foreign_key_ddl((SELECT logicalrelid FROM steward.pg_dist_shard
-                                                               WHERE shardid = added[i][1]), added[i][1]));
-    END LOOP;
-  EXCEPTION
-    WHEN query_canceled THEN
-      PERFORM steward.fail_operation(op);
-      RAISE;
-    WHEN OTHERS THEN
-      PERFORM steward.fail_operation(op);
-      RAISE;
-  END;
-  DELETE FROM steward.pg_dist_cleanup c WHERE c.operation_id = op AND c.policy_type = 1;
-  PERFORM steward.remote_close_all();
+  PERFORM steward.copy_reference_placement(foreign_keys => true);
 END
 $fn$;

@@ -10,31 +10,8 @@
 -- Advisory lock ('SWRB' = 1398231618, 0) serialises the scheduling of rebalance jobs, so
 -- that two sessions cannot both see "no rebalance running" and schedule one each.
 
--- The tasks of parallel_transfer_reference_tables (Citus 13.2): one copy per reference
--- table and node, then one task per node for the foreign keys between them.
-CREATE FUNCTION steward.copy_reference_placement(shard_id bigint, target_node integer)
-  RETURNS void
-  LANGUAGE plpgsql
-  AS $fn$
-DECLARE
-  op bigint := nextval('steward.pg_dist_operationid_seq');
-BEGIN
-  PERFORM pg_advisory_xact_lock(1398230864, op::integer);
-  BEGIN
-    PERFORM steward.copy_reference_shard(op, shard_id, target_node);
-  EXCEPTION
-    WHEN query_canceled THEN
-      PERFORM steward.fail_operation(op);
-      RAISE;
-    WHEN OTHERS THEN
-      PERFORM steward.fail_operation(op);
-      RAISE;
-  END;
-  DELETE FROM steward.pg_dist_cleanup c WHERE c.operation_id = op AND c.policy_type = 1;
-  PERFORM steward.remote_close_all();
-END
-$fn$;
-
+-- The last task of parallel_transfer_reference_tables (Citus 13.2) for a node, after one
+-- steward.copy_reference_placement task per reference table: the foreign keys between them.
 CREATE FUNCTION steward.create_reference_relationships(target_node integer) RETURNS void
   LANGUAGE plpgsql
   AS $fn$
@@ -58,27 +35,6 @@ BEGIN
   END LOOP;
   PERFORM steward.remote_close_all();
 END
-$fn$;
-
--- Reference-table shards and the active primary nodes that lack a placement of them,
--- with the node to copy from (reference tables in catalog order, nodes by name and
--- port).
-CREATE FUNCTION steward.missing_reference_placements()
-  RETURNS TABLE (logicalrelid regclass, shardid bigint, source_node integer, target_node integer)
-  LANGUAGE sql STABLE
-  AS $fn$
-SELECT s.logicalrelid, s.shardid,
-       (SELECT n2.nodeid FROM steward.pg_dist_placement p2 JOIN steward.pg_dist_node n2 USING (groupid)
-         WHERE p2.shardid = s.shardid AND p2.shardstate = 1 AND n2.isactive
-         ORDER BY n2.nodeid LIMIT 1),  -- the source steward.copy_reference_shard takes
-       n.nodeid
-  FROM steward.pg_dist_partition r
-  JOIN steward.pg_dist_shard s USING (logicalrelid)
-  CROSS JOIN steward.pg_dist_node n
- WHERE r.partmethod = 'n' AND n.isactive AND n.noderole = 'primary'
-   AND NOT EXISTS (SELECT 1 FROM steward.pg_dist_placement p
-                    WHERE p.shardid = s.shardid AND p.groupid = n.groupid)
- ORDER BY r.logicalrelid::oid, n.nodename, n.nodeport
 $fn$;
 
 -- The non-terminal rebalance job, probing running, cancelling, failing, scheduled.
