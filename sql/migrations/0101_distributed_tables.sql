@@ -682,10 +682,7 @@ BEGIN
     PERFORM steward.create_shards_with_data(relid, op, ids, mins, maxs, groups,
                                             format('%s(t.%I)', hash_fn, col.attname));
   EXCEPTION
-    WHEN query_canceled THEN
-      PERFORM steward.fail_operation(op);
-      RAISE;
-    WHEN OTHERS THEN
+    WHEN query_canceled OR others THEN  -- OTHERS alone lets a cancel through
       PERFORM steward.fail_operation(op);
       RAISE;
   END;
@@ -735,10 +732,7 @@ BEGIN
     PERFORM steward.create_shards_with_data(relid, op, array_fill(shard, ARRAY[array_length(groups, 1)]),
                                             NULL, NULL, groups, NULL);
   EXCEPTION
-    WHEN query_canceled THEN
-      PERFORM steward.fail_operation(op);
-      RAISE;
-    WHEN OTHERS THEN
+    WHEN query_canceled OR others THEN  -- OTHERS alone lets a cancel through
       PERFORM steward.fail_operation(op);
       RAISE;
   END;

@@ -398,11 +398,7 @@ BEGIN
   BEGIN
     PERFORM steward.move_shard_group(op, shard_ids, rels, source, target, logical);
   EXCEPTION
-    WHEN query_canceled THEN
-      PERFORM steward.fail_operation(op);
-      PERFORM steward.autonomous(format('DELETE FROM steward.shard_move_progress WHERE operation_id = %s', op));
-      RAISE;
-    WHEN OTHERS THEN
+    WHEN query_canceled OR others THEN  -- OTHERS alone lets a cancel through
       PERFORM steward.fail_operation(op);
       PERFORM steward.autonomous(format('DELETE FROM steward.shard_move_progress WHERE operation_id = %s', op));
       RAISE;

@@ -95,10 +95,7 @@ BEGIN
                                                                WHERE shardid = added[i][1]), added[i][1]));
     END LOOP;
   EXCEPTION
-    WHEN query_canceled THEN
-      PERFORM steward.fail_operation(op);
-      RAISE;
-    WHEN OTHERS THEN
+    WHEN query_canceled OR others THEN  -- OTHERS alone lets a cancel through
       PERFORM steward.fail_operation(op);
       RAISE;
   END;
