@@ -63,6 +63,22 @@ BEGIN
 END
 $fn$;
 
+-- Fails the move once the target's subscription reports an apply or sync error (it would
+-- otherwise retry, and the move wait, for ever).
+CREATE FUNCTION steward.error_if_subscription_failed(target_conn text, subscription text)
+  RETURNS void
+  LANGUAGE plpgsql
+  AS $fn$
+BEGIN
+  IF steward.remote_run(target_conn, format(
+       'SELECT coalesce(sum(apply_error_count + sync_error_count), 0) FROM pg_stat_subscription_stats '
+       'WHERE subname = %L', subscription))::bigint > 0 THEN
+    RAISE EXCEPTION 'logical replication of the shards to the target node failed'
+      USING HINT = 'See the target node''s server log.';
+  END IF;
+END
+$fn$;
+
 -- Waits until the subscription on the target has applied the source's WAL up to lsn.
 -- The callers take lsn from pg_current_wal_insert_lsn(): with asynchronous commit a
 -- committed transaction's commit record may lie beyond pg_current_wal_lsn() (the write
@@ -86,12 +102,7 @@ BEGIN
         'WHERE slot_name = %L', lsn, slot))::boolean;
     END IF;
     EXIT WHEN reached;
-    IF steward.remote_run(target_conn, format(
-         'SELECT coalesce(sum(apply_error_count + sync_error_count), 0) FROM pg_stat_subscription_stats '
-         'WHERE subname = %L', subscription))::bigint > 0 THEN
-      RAISE EXCEPTION 'logical replication of the shards to the target node failed'
-        USING HINT = 'See the target node''s server log.';
-    END IF;
+    PERFORM steward.error_if_subscription_failed(target_conn, subscription);
     PERFORM pg_sleep(delay);
     delay := least(delay * 2, 0.05);
   END LOOP;
@@ -182,12 +193,7 @@ BEGIN
         'SELECT count(*) FROM pg_subscription_rel r JOIN pg_subscription s ON s.oid = r.srsubid '
         'WHERE s.subname = %L AND r.srsubstate NOT IN (''r'', ''s'')', subscription))::bigint;
       EXIT WHEN pending = 0;
-      IF steward.remote_run(tgt, format(
-           'SELECT coalesce(sum(sync_error_count + apply_error_count), 0) FROM pg_stat_subscription_stats '
-           'WHERE subname = %L', subscription))::bigint > 0 THEN
-        RAISE EXCEPTION 'logical replication of the shards to the target node failed'
-          USING HINT = 'See the target node''s server log.';
-      END IF;
+      PERFORM steward.error_if_subscription_failed(tgt, subscription);
       PERFORM pg_sleep(delay);
       delay := least(delay * 2, 0.05);
     END LOOP;
