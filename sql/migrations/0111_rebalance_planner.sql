@@ -91,6 +91,7 @@ DECLARE
   new_s float8;
   improvement float8;
   found_move boolean;
+  allowed boolean;
   chosen bigint;
   chosen_cost float8;
 BEGIN
@@ -242,10 +243,10 @@ BEGIN
     FOR r IN SELECT ps.shardid FROM pg_temp.steward_plan_shard ps LOOP
       FOR i IN 1 .. n LOOP
         IF n_should[i] THEN
-          EXECUTE format('SELECT %s($1, $2)', strat.shard_allowed_on_node_function) INTO found_move
+          EXECUTE format('SELECT %s($1, $2)', strat.shard_allowed_on_node_function) INTO allowed
             USING r.shardid, n_id[i];
         END IF;
-        IF NOT n_should[i] OR NOT coalesce(found_move, false) THEN
+        IF NOT n_should[i] OR NOT coalesce(allowed, false) THEN
           INSERT INTO pg_temp.steward_plan_disallowed VALUES (r.shardid, i);
         END IF;
       END LOOP;
