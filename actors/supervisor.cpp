@@ -62,8 +62,10 @@ void return_to_standby(self_ptr self) {
   ++st.poll_generation;  // the old poll timer dies out
   spdlog::warn("no longer the active coordinator; waiting for the leader lock again");
   spawn_leader(self);
-  if (!st.leader)
+  if (!st.leader) {
+    spdlog::error("coordinator stopped after losing the leader lock");
     self->quit(caf::make_error(ec::lock_lost));
+  }
 }
 
 void finish_stop(self_ptr self) {
@@ -76,13 +78,8 @@ void finish_stop(self_ptr self) {
     self->send(kv.second, atom::shutdown_v);
   if (st.leader)
     self->send(st.leader, atom::shutdown_v);
-  if (st.stopping == stop_reason::lock_lost && !st.exit_requested) {
-    spdlog::error("coordinator stopped after losing the leader lock");
-    self->quit(caf::make_error(ec::lock_lost));
-  } else {
-    spdlog::info("coordinator stopped");
-    self->quit();
-  }
+  spdlog::info("coordinator stopped");
+  self->quit();
 }
 
 void begin_stop(self_ptr self, stop_reason reason) {
