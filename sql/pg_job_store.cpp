@@ -249,9 +249,9 @@ struct pg_job_store::impl {
     return tx.exec_prepared(s.name, std::forward<Args>(args)...);
   }
 
-  // Writes the job's state derived from its tasks (citus-reference §2.2), setting
-  // started_at/finished_at the first time; no write when nothing changes.
-  /// Derives the job's state from its task rows and records it; false if the job is gone.
+  // Writes the job's state derived from its task rows (citus-reference §2.2), setting
+  // started_at/finished_at the first time; no write when nothing changes. False if the
+  // job is gone.
   bool recompute_job(pqxx::transaction_base& tx, job_id job) {
     auto jr = exec(tx, select_job, job);
     if (jr.empty())
