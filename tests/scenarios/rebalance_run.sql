@@ -105,8 +105,13 @@ DELETE FROM pg_dist_placement
    AND groupid = (SELECT groupid FROM pg_dist_node WHERE nodeport = :worker_3_port);
 SELECT citus_rebalance_start(parallel_transfer_reference_tables => true,
                              shard_transfer_mode => 'block_writes') AS job \gset
-SELECT regexp_replace(command, '\d+', 'N', 'g') AS command, status FROM pg_dist_background_task
- WHERE job_id = :job AND command NOT LIKE '%citus_move_shard_placement%' ORDER BY task_id;
+-- (the daemon runs the job meanwhile: what is fixed is the tasks and their dependencies)
+SELECT regexp_replace(t.command, '\d+', 'N', 'g') AS command,
+       (SELECT string_agg(regexp_replace(d.command, '\(.*', ''), ', ')
+          FROM pg_dist_background_task_depend x JOIN pg_dist_background_task d ON d.task_id = x.depends_on
+         WHERE x.task_id = t.task_id) AS depends_on
+  FROM pg_dist_background_task t
+ WHERE t.job_id = :job AND t.command NOT LIKE '%citus_move_shard_placement%' ORDER BY t.task_id;
 SELECT citus_rebalance_wait();
 SELECT state FROM citus_rebalance_status();
 SELECT node, row_count FROM placement_rows('countries') ORDER BY node;
